@@ -1,0 +1,64 @@
+"""``python -m server``: parse settings, prepare nothing, run uvicorn.
+
+Exit codes: 0 clean stop, 2 invalid configuration, 3 a model failed to load or an engine died.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+CONFIG_ERROR_EXIT_CODE = 2
+
+
+def _format_validation(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server until it is stopped; returns the process exit code."""
+    from server.settings import load_settings
+
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        settings = load_settings(args)
+    except ValidationError as exc:
+        print(_format_validation(exc), file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    except (SettingsError, FileNotFoundError, ValueError) as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+
+    import uvicorn
+
+    from server.app import create_app
+    from server.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        loop="uvloop",
+        http="httptools",
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    code: int = app.state.exit_code
+    logging.getLogger("server").info("stopped with exit code %d", code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""FastAPI dependencies: typed access to the app's registry, metrics and settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from server.api.context import RequestInfo, request_info
+from server.metrics import Metrics
+from server.registry import ModelRegistry
+from server.settings import Settings
+
+
+def _registry(request: Request) -> ModelRegistry:
+    registry: ModelRegistry = request.app.state.registry
+    return registry
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+RegistryDep = Annotated[ModelRegistry, Depends(_registry)]
+MetricsDep = Annotated[Metrics, Depends(_metrics)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+InfoDep = Annotated[RequestInfo, Depends(request_info)]

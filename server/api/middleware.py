@@ -1,0 +1,96 @@
+"""ASGI middleware: request ids, one access-log line and request metrics per request.
+
+Pure ASGI (not ``BaseHTTPMiddleware``) so streaming responses and client disconnects pass
+through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.api.context import REQUEST_ID, RequestInfo
+from server.metrics import Metrics
+
+log = logging.getLogger("server.access")
+
+REQUEST_ID_HEADER = "x-request-id"
+# A client-supplied id is reused only if it is a sane token (it goes into logs and headers).
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Assigns the request id, echoes it as ``X-Request-Id``, logs and counts the request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        supplied = ""
+        for key, value in scope.get("headers", []):
+            if key == b"x-request-id":
+                supplied = value.decode("latin-1")
+                break
+        request_id = supplied if _SAFE_ID.match(supplied) else new_request_id()
+        start = time.perf_counter()
+        info = RequestInfo(request_id=request_id, started_at=start)
+        scope.setdefault("state", {})["info"] = info
+        token = REQUEST_ID.set(request_id)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            latency = time.perf_counter() - start
+            REQUEST_ID.reset(token)
+            self._record(scope, info, status, latency)
+
+    def _record(self, scope: Scope, info: RequestInfo, status: int, latency: float) -> None:
+        path = scope.get("path", "")
+        log.info(
+            "%s %s %s",
+            scope.get("method", ""),
+            path,
+            status,
+            extra={
+                "request_id": info.request_id,
+                "method": scope.get("method", ""),
+                "path": path,
+                "model": info.model or None,
+                "status": status,
+                "latency_ms": round(latency * 1000, 2),
+                "prompt_tokens": info.prompt_tokens,
+                "completion_tokens": info.completion_tokens,
+            },
+        )
+        # Only requests that resolved to a served model are labelled by it: client-chosen
+        # names must not create unbounded label sets.
+        if info.model:
+            labels = (info.model, info.task, info.endpoint)
+            self.metrics.requests.labels(*labels, str(status)).inc()
+            self.metrics.request_latency.labels(*labels).observe(latency)
+            if info.prompt_tokens:
+                self.metrics.prompt_tokens.labels(*labels).inc(info.prompt_tokens)
+            if info.completion_tokens:
+                self.metrics.generation_tokens.labels(*labels).inc(info.completion_tokens)

@@ -1,0 +1,40 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from server.api.deps import MetricsDep, RegistryDep
+from server.api.errors import error_body
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health")
+async def health(request: Request) -> Response:
+    """200 while the process is alive and its engines are healthy."""
+    if request.app.state.fatal_error is not None:
+        return JSONResponse(
+            error_body("server is shutting down after a fatal error", "server_error", None, None),
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/ready")
+async def ready(request: Request, registry: RegistryDep) -> Response:
+    """200 once every configured model is loaded; 503 before that."""
+    models = {m.name: ("ready" if m.ready else "loading") for m in registry}
+    if registry.ready and request.app.state.fatal_error is None:
+        return JSONResponse({"status": "ready", "models": models})
+    body = error_body("not every model is loaded yet", "service_unavailable_error", None, None)
+    body["models"] = models
+    return JSONResponse(body, status_code=503)
+
+
+@router.get("/metrics")
+async def metrics(m: MetricsDep) -> Response:
+    """Prometheus text format."""
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,79 @@
+"""Domain errors raised by services; ``server.api.errors`` maps each to an HTTP status.
+
+Services raise these and nothing else for expected failures. Anything else is a bug and
+surfaces as a 500 with a generic message (details only in the log).
+"""
+
+from __future__ import annotations
+
+
+class ServerError(Exception):
+    """Base of every error that is reported to the client as-is."""
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+
+class InvalidRequest(ServerError):
+    """The client sent something we cannot serve (400)."""
+
+
+class UnsupportedParameter(InvalidRequest):
+    """An OpenAI parameter that would change the output and that we do not support (400)."""
+
+    def __init__(self, param: str, reason: str = "is not supported by this server"):
+        super().__init__(f"'{param}' {reason}", param=param, code="unsupported_parameter")
+
+
+class ContextLengthExceeded(InvalidRequest):
+    """Prompt plus requested tokens exceed the model's context (400)."""
+
+    def __init__(self, message: str, *, param: str | None = "messages"):
+        super().__init__(message, param=param, code="context_length_exceeded")
+
+
+class WrongTask(InvalidRequest):
+    """The model exists but serves another task (400)."""
+
+    def __init__(self, model: str, task: str, wanted: str):
+        super().__init__(
+            f"model '{model}' serves the '{task}' task, not '{wanted}'",
+            param="model",
+            code="wrong_task",
+        )
+
+
+class ModelNotFound(ServerError):
+    """No model is served under that name (404)."""
+
+    def __init__(self, model: str):
+        super().__init__(
+            f"The model '{model}' does not exist", param="model", code="model_not_found"
+        )
+
+
+class Unauthorized(ServerError):
+    """Missing or wrong API key (401)."""
+
+
+class PayloadTooLarge(ServerError):
+    """Request body over the configured limit (413)."""
+
+
+class Overloaded(ServerError):
+    """A bounded queue is full; the client should retry later (429)."""
+
+    def __init__(self, message: str, *, retry_after_s: int = 1):
+        super().__init__(message, code="overloaded")
+        self.retry_after_s = retry_after_s
+
+
+class Unavailable(ServerError):
+    """The model or a worker is not available right now; retryable (503)."""
+
+    def __init__(self, message: str, *, retry_after_s: int | None = 1):
+        super().__init__(message, code="unavailable")
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,1 @@
+"""Generation with vLLM. Only ``engine.py`` and ``sampling.py`` import vLLM, lazily."""

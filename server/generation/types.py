@@ -1,0 +1,98 @@
+"""Engine-neutral generation types: what the protocol layer asks for and gets back.
+
+The OpenAI layer (``service.py``) speaks only these, so it can be tested against a fake
+engine; ``engine.py`` translates them to and from vLLM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class SamplingSpec:
+    """One request's sampling parameters, already validated."""
+
+    max_tokens: int
+    n: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    min_p: float = 0.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    repetition_penalty: float = 1.0
+    logprobs: int | None = None
+    json_schema: dict[str, Any] | None = None
+    json_object: bool = False
+    ignore_eos: bool = False
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class TopToken:
+    token: str
+    logprob: float
+    token_bytes: bytes
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """The sampled token with its logprob and the most likely alternatives."""
+
+    token: str
+    logprob: float
+    token_bytes: bytes
+    top: tuple[TopToken, ...] = ()
+
+
+@dataclass
+class ChoiceDelta:
+    """New output of one choice since the previous step."""
+
+    index: int
+    text: str
+    token_ids: Sequence[int]
+    logprobs: list[TokenInfo] | None = None
+    finish_reason: str | None = None
+
+
+@dataclass
+class GenerationStep:
+    """One update from the engine for a request."""
+
+    prompt_tokens: int
+    deltas: list[ChoiceDelta] = field(default_factory=list)
+    finished: bool = False
+
+
+class GenerationEngine(Protocol):
+    """What the OpenAI layer needs from an engine (vLLM in production, a fake in tests)."""
+
+    max_model_len: int
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def generate(
+        self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
+    ) -> AsyncIterator[GenerationStep]:
+        """Stream deltas; cancelling the iteration aborts the request in the engine."""
+        ...
+
+    def running(self) -> int:
+        """Requests the engine is running now."""
+        ...
+
+    def waiting(self) -> int:
+        """Requests queued in the engine, not yet running."""
+        ...
+
+    def unfinished(self) -> int:
+        """Requests accepted and not yet finished (running, waiting or being detokenized)."""
+        ...

