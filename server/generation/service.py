@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from server.api.context import RequestInfo
@@ -112,9 +113,12 @@ class GenerationService:
         """Engine deltas for one prompt, counted in flight while they run."""
         self.in_flight += 1
         try:
-            async for step in self.engine.generate(request_id, ids, spec):
-                clock.tick(step.deltas)
-                yield step.deltas
+            # aclosing: when our consumer stops early, the engine request is aborted now,
+            # not whenever the garbage collector finalizes the generator.
+            async with aclosing(self.engine.generate(request_id, ids, spec)) as steps:
+                async for step in steps:
+                    clock.tick(step.deltas)
+                    yield step.deltas
         finally:
             self.in_flight -= 1
 
@@ -137,9 +141,10 @@ class GenerationService:
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
             return self._chat_chunks(deltas, request, info, include_usage)
         choices = [_Choice() for _ in range(spec.n)]
-        async for step in deltas:
-            for delta in step:
-                choices[delta.index].add(delta)
+        async with aclosing(deltas):
+            async for step in deltas:
+                for delta in step:
+                    choices[delta.index].add(delta)
         return ChatCompletion(
             id=f"chatcmpl-{info.request_id}",
             created=now(),
@@ -173,18 +178,20 @@ class GenerationService:
         for index in range(request.n):
             yield chunk([ChatChunkChoice(index=index, delta=ChatDelta(role="assistant",
                                                                       content=""))])
-        async for step in deltas:
-            for delta in step:
-                if not (delta.text or delta.finish_reason or delta.logprobs):
-                    continue
-                yield chunk([
-                    ChatChunkChoice(
-                        index=delta.index,
-                        delta=ChatDelta(content=delta.text),
-                        logprobs=chat_logprobs(delta.logprobs or []) if request.logprobs else None,
-                        finish_reason=delta.finish_reason,
-                    )
-                ])
+        async with aclosing(deltas):
+            async for step in deltas:
+                for delta in step:
+                    if not (delta.text or delta.finish_reason or delta.logprobs):
+                        continue
+                    logprobs = chat_logprobs(delta.logprobs or []) if request.logprobs else None
+                    yield chunk([
+                        ChatChunkChoice(
+                            index=delta.index,
+                            delta=ChatDelta(content=delta.text),
+                            logprobs=logprobs,
+                            finish_reason=delta.finish_reason,
+                        )
+                    ])
         if include_usage:
             final = chunk([])
             final.usage = usage(info.prompt_tokens, info.completion_tokens)
@@ -228,9 +235,10 @@ class GenerationService:
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
             return self._completion_chunks(runs, echoes, request, info, include_usage)
         choices = [_Choice() for _ in range(len(prompts) * n)]
-        async for prompt_index, step in merge(runs):
-            for delta in step:
-                choices[prompt_index * n + delta.index].add(delta)
+        async with aclosing(merge(runs)) as merged:
+            async for prompt_index, step in merged:
+                for delta in step:
+                    choices[prompt_index * n + delta.index].add(delta)
         return Completion(
             id=f"cmpl-{rid}",
             created=now(),
@@ -264,24 +272,25 @@ class GenerationService:
         n = request.n
         offsets = [len(echoes[i // n]) for i in range(len(runs) * n)]
         pending_echo = [bool(echoes[i // n]) for i in range(len(runs) * n)]
-        async for prompt_index, step in merge(runs):
-            for delta in step:
-                index = prompt_index * n + delta.index
-                text = delta.text
-                if pending_echo[index]:
-                    text = echoes[prompt_index] + text
-                    pending_echo[index] = False
-                if not (text or delta.finish_reason):
-                    continue
-                logprobs = None
-                if request.logprobs is not None:
-                    logprobs = completion_logprobs(delta.logprobs or [], offsets[index])
-                    offsets[index] += len(delta.text)
-                yield Completion(
-                    id=chunk_id, created=created, model=self.name,
-                    choices=[CompletionChoice(index=index, text=text, logprobs=logprobs,
-                                              finish_reason=delta.finish_reason)],
-                )
+        async with aclosing(merge(runs)) as merged:
+            async for prompt_index, step in merged:
+                for delta in step:
+                    index = prompt_index * n + delta.index
+                    text = delta.text
+                    if pending_echo[index]:
+                        text = echoes[prompt_index] + text
+                        pending_echo[index] = False
+                    if not (text or delta.finish_reason):
+                        continue
+                    logprobs = None
+                    if request.logprobs is not None:
+                        logprobs = completion_logprobs(delta.logprobs or [], offsets[index])
+                        offsets[index] += len(delta.text)
+                    yield Completion(
+                        id=chunk_id, created=created, model=self.name,
+                        choices=[CompletionChoice(index=index, text=text, logprobs=logprobs,
+                                                  finish_reason=delta.finish_reason)],
+                    )
         if include_usage:
             yield Completion(
                 id=chunk_id, created=created, model=self.name, choices=[],

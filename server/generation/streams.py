@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -22,15 +23,17 @@ async def merge(streams: list[AsyncIterator[T]]) -> AsyncIterator[tuple[int, T]]
     cancels them all (which aborts their engine requests).
     """
     if len(streams) == 1:
-        async for item in streams[0]:
-            yield 0, item
+        async with aclosing(streams[0]) as only:  # type: ignore[type-var]
+            async for item in only:
+                yield 0, item
         return
     queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
 
     async def pump(index: int, stream: AsyncIterator[T]) -> None:
         try:
-            async for item in stream:
-                await queue.put((index, item))
+            async with aclosing(stream) as items:  # type: ignore[type-var]
+                async for item in items:
+                    await queue.put((index, item))
         except Exception as exc:  # handed to the consumer, which raises it
             await queue.put((index, _Failed(exc)))
         else:

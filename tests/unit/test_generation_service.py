@@ -1,0 +1,149 @@
+"""The OpenAI layer of generation against a fake engine: shapes, order, indexes, usage."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.api.context import RequestInfo
+from server.errors import ContextLengthExceeded, Overloaded, UnsupportedParameter
+from server.generation.prompts import PromptBuilder
+from server.generation.service import GenerationService
+from server.metrics import Metrics
+from server.protocol.generation import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+)
+from tests.support.fakes import FakeEngine, FakeTokenizer
+
+MODEL = "fake"
+
+
+def make_service(engine: FakeEngine | None = None, max_in_flight: int = 8) -> GenerationService:
+    return GenerationService(
+        MODEL, engine or FakeEngine(), PromptBuilder(FakeTokenizer(), None), Metrics(),
+        max_in_flight=max_in_flight,
+    )
+
+
+def info() -> RequestInfo:
+    return RequestInfo(request_id="rid", model=MODEL, task="generate", endpoint="/x")
+
+
+def chat(**kwargs: object) -> ChatCompletionRequest:
+    return ChatCompletionRequest.model_validate(
+        {"model": MODEL, "messages": [{"role": "user", "content": "hello there"}], **kwargs}
+    )
+
+
+async def test_chat_full_response_counts_tokens_and_choices() -> None:
+    service = make_service()
+    result = await service.chat(chat(max_tokens=5, n=2), info())
+    assert isinstance(result, ChatCompletion)
+    assert [c.index for c in result.choices] == [0, 1]
+    assert result.choices[0].message.content == " tok0 tok1 tok2 tok3 tok4"
+    assert result.choices[0].finish_reason == "length"
+    # 'user: hello there' + 'assistant:' -> 4 words, no special tokens in chat prompts
+    assert result.usage.prompt_tokens == 4
+    assert result.usage.completion_tokens == 10
+    assert result.usage.total_tokens == 14
+    assert result.id == "chatcmpl-rid"
+
+
+async def test_chat_stream_sends_role_first_content_then_usage_last() -> None:
+    service = make_service()
+    request = chat(max_tokens=3, stream=True, stream_options={"include_usage": True})
+    chunks = [c async for c in await service.chat(request, info())]  # type: ignore[union-attr]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[0].choices[0].delta.content == ""
+    text = "".join(c.choices[0].delta.content or "" for c in chunks[1:-1])
+    assert text == " tok0 tok1 tok2"
+    assert chunks[-2].choices[0].finish_reason == "length"
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == 3
+    assert all(c.usage is None for c in chunks[:-1])
+    assert len({c.id for c in chunks}) == 1
+
+
+async def test_chat_logprobs_have_requested_top_count() -> None:
+    result = await make_service().chat(chat(max_tokens=2, logprobs=True, top_logprobs=3), info())
+    assert isinstance(result, ChatCompletion)
+    content = result.choices[0].logprobs.content  # type: ignore[union-attr]
+    assert content is not None and len(content) == 2
+    assert all(len(t.top_logprobs) == 3 for t in content)
+    assert content[0].bytes == list(b" tok0")
+
+
+async def test_completion_multi_prompt_indexes_are_prompt_major() -> None:
+    engine = FakeEngine()
+    request = CompletionRequest(model=MODEL, prompt=["a b", "c"], n=2, max_tokens=2)
+    result = await make_service(engine).complete(request, info())
+    assert isinstance(result, Completion)
+    assert [c.index for c in result.choices] == [0, 1, 2, 3]
+    assert {rid for rid, _, _ in engine.requests} == {"rid-0", "rid-1"}
+    assert result.usage is not None
+    assert result.usage.prompt_tokens == 3 + 2  # BOS + words
+    assert result.usage.completion_tokens == 8
+
+
+async def test_completion_echo_and_logprob_offsets() -> None:
+    request = CompletionRequest(model=MODEL, prompt="a b", max_tokens=2, echo=True)
+    result = await make_service().complete(request, info())
+    assert isinstance(result, Completion)
+    assert result.choices[0].text == "<s> a b tok0 tok1"
+    request = CompletionRequest(model=MODEL, prompt="a", max_tokens=3, logprobs=1)
+    result = await make_service().complete(request, info())
+    assert isinstance(result, Completion)
+    lp = result.choices[0].logprobs
+    assert lp is not None and lp.text_offset == [0, 5, 10]
+    assert lp.tokens == [" tok0", " tok1", " tok2"]
+
+
+async def test_completion_default_max_tokens_is_16() -> None:
+    engine = FakeEngine()
+    await make_service(engine).complete(CompletionRequest(model=MODEL, prompt="a"), info())
+    assert engine.requests[0][2].max_tokens == 16
+
+
+async def test_chat_without_max_tokens_uses_remaining_context() -> None:
+    engine = FakeEngine(max_model_len=50)
+    await make_service(engine).chat(chat(), info())
+    assert engine.requests[0][2].max_tokens == 50 - 4
+
+
+async def test_context_overflow_names_the_numbers_before_engine_work() -> None:
+    engine = FakeEngine(max_model_len=10)
+    with pytest.raises(ContextLengthExceeded) as err:
+        await make_service(engine).chat(chat(max_tokens=7), info())
+    assert "10" in err.value.message and "11" in err.value.message
+    assert engine.requests == []
+
+
+async def test_unsupported_parameter_is_refused_by_name() -> None:
+    with pytest.raises(UnsupportedParameter) as err:
+        await make_service().chat(chat(tools=[{"type": "function"}]), info())
+    assert err.value.param == "tools"
+
+
+async def test_stream_close_aborts_every_prompt() -> None:
+    engine = FakeEngine(step_delay=0.01)
+    request = CompletionRequest(model=MODEL, prompt=["a", "b"], max_tokens=100, stream=True)
+    stream = await make_service(engine).complete(request, info())
+    async for _ in stream:  # type: ignore[union-attr]
+        break
+    await stream.aclose()  # type: ignore[union-attr]
+    assert sorted(engine.aborted) == ["rid-0", "rid-1"]
+    assert engine.active == set()
+
+
+async def test_admission_refuses_beyond_max_in_flight() -> None:
+    engine = FakeEngine(step_delay=0.05)
+    service = make_service(engine, max_in_flight=1)
+    stream = await service.chat(chat(max_tokens=50, stream=True), info())
+    first = await anext(stream)  # type: ignore[arg-type]
+    assert first.choices[0].delta.role == "assistant"
+    await anext(stream)  # type: ignore[arg-type]
+    with pytest.raises(Overloaded):
+        await service.chat(chat(max_tokens=5), info())
+    await stream.aclose()  # type: ignore[union-attr]
