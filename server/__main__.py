@@ -6,12 +6,38 @@ Exit codes: 0 clean stop, 2 invalid configuration, 3 a model failed to load or a
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import uvicorn
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 CONFIG_ERROR_EXIT_CODE = 2
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, minus re-raising SIGTERM after a graceful stop.
+
+    uvicorn re-raises the signal it caught once it has shut down, so the process would
+    die "by SIGTERM"; a drained, clean stop should exit 0 (and 3 after a fatal error).
+    """
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        stops = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _format_validation(exc: ValidationError) -> str:
@@ -36,8 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"invalid configuration: {exc}", file=sys.stderr)
         return CONFIG_ERROR_EXIT_CODE
 
-    import uvicorn
-
     from server.app import create_app
     from server.logs import configure_logging
 
@@ -53,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         loop="uvloop",
         http="httptools",
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     server.run()
     code: int = app.state.exit_code
     logging.getLogger("server").info("stopped with exit code %d", code)

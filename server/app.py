@@ -14,7 +14,7 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from server.api.errors import install_error_handlers
 from server.api.middleware import RequestContextMiddleware
@@ -120,7 +120,7 @@ def create_app(
     return app
 
 
-def _routers() -> list:  # type: ignore[type-arg]
+def _routers() -> list[APIRouter]:
     from server.api.routes import completions, tokenize
 
     routers = [health.router, models.router, completions.router, tokenize.router]

@@ -7,7 +7,7 @@ minutes-long generations), not left at the library defaults.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily
@@ -31,19 +31,21 @@ class _GaugeCallbacks(Collector):
     """Gauges read at scrape time from live objects (engines, queues)."""
 
     def __init__(self) -> None:
-        self._families: dict[str, tuple[str, list[tuple[tuple[str, str], Callable[[], float]]]]] = {}
+        self._families: dict[
+            str, tuple[str, list[tuple[tuple[str, str], Callable[[], float]]]]
+        ] = {}
 
     def add(self, name: str, doc: str, labels: tuple[str, str], read: Callable[[], float]) -> None:
         self._families.setdefault(name, (doc, []))[1].append((labels, read))
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[GaugeMetricFamily]:
         for name, (doc, series) in self._families.items():
             family = GaugeMetricFamily(name, doc, labels=list(MODEL_LABELS))
             for labels, read in series:
                 family.add_metric(list(labels), float(read()))
             yield family
 
-    def describe(self):  # type: ignore[no-untyped-def]
+    def describe(self) -> list[GaugeMetricFamily]:
         return []
 
 
@@ -58,12 +60,17 @@ class Metrics:
         p = PREFIX
         # Every endpoint, both engines.
         self.requests = Counter(
-            f"{p}_requests", "Requests by model, task, endpoint and HTTP status.",
-            (*REQUEST_LABELS, "status"), registry=r,
+            f"{p}_requests",
+            "Requests by model, task, endpoint and HTTP status.",
+            (*REQUEST_LABELS, "status"),
+            registry=r,
         )
         self.request_latency = Histogram(
-            f"{p}_request_duration_seconds", "Time from request received to response complete.",
-            REQUEST_LABELS, buckets=LATENCY_BUCKETS, registry=r,
+            f"{p}_request_duration_seconds",
+            "Time from request received to response complete.",
+            REQUEST_LABELS,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.prompt_tokens = Counter(
             f"{p}_prompt_tokens", "Prompt (input) tokens processed.", REQUEST_LABELS, registry=r
@@ -73,41 +80,66 @@ class Metrics:
             f"{p}_generation_tokens", "Tokens generated.", REQUEST_LABELS, registry=r
         )
         self.time_to_first_token = Histogram(
-            f"{p}_time_to_first_token_seconds", "Time from request received to first token.",
-            REQUEST_LABELS, buckets=TTFT_BUCKETS, registry=r,
+            f"{p}_time_to_first_token_seconds",
+            "Time from request received to first token.",
+            REQUEST_LABELS,
+            buckets=TTFT_BUCKETS,
+            registry=r,
         )
         self.inter_token_latency = Histogram(
-            f"{p}_inter_token_latency_seconds", "Time between consecutive output tokens.",
-            REQUEST_LABELS, buckets=ITL_BUCKETS, registry=r,
+            f"{p}_inter_token_latency_seconds",
+            "Time between consecutive output tokens.",
+            REQUEST_LABELS,
+            buckets=ITL_BUCKETS,
+            registry=r,
         )
         # Encoders.
         self.batch_size = Histogram(
-            f"{p}_batch_size", "Inputs per model batch.", MODEL_LABELS,
-            buckets=BATCH_SIZE_BUCKETS, registry=r,
+            f"{p}_batch_size",
+            "Inputs per model batch.",
+            MODEL_LABELS,
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=r,
         )
         self.batch_tokens = Histogram(
-            f"{p}_batch_tokens", "Padded tokens per model batch.", MODEL_LABELS,
-            buckets=BATCH_TOKEN_BUCKETS, registry=r,
+            f"{p}_batch_tokens",
+            "Padded tokens per model batch.",
+            MODEL_LABELS,
+            buckets=BATCH_TOKEN_BUCKETS,
+            registry=r,
         )
         self.batch_padding_ratio = Histogram(
-            f"{p}_batch_padding_ratio", "Share of padded tokens in a model batch.", MODEL_LABELS,
-            buckets=RATIO_BUCKETS, registry=r,
+            f"{p}_batch_padding_ratio",
+            "Share of padded tokens in a model batch.",
+            MODEL_LABELS,
+            buckets=RATIO_BUCKETS,
+            registry=r,
         )
         self.queue_wait = Histogram(
-            f"{p}_queue_wait_seconds", "Time an input waited in the batcher queue.", MODEL_LABELS,
-            buckets=QUEUE_BUCKETS, registry=r,
+            f"{p}_queue_wait_seconds",
+            "Time an input waited in the batcher queue.",
+            MODEL_LABELS,
+            buckets=QUEUE_BUCKETS,
+            registry=r,
         )
         self.inference_time = Histogram(
-            f"{p}_batch_inference_seconds", "Worker time to run one model batch.", MODEL_LABELS,
-            buckets=LATENCY_BUCKETS, registry=r,
+            f"{p}_batch_inference_seconds",
+            "Worker time to run one model batch.",
+            MODEL_LABELS,
+            buckets=LATENCY_BUCKETS,
+            registry=r,
         )
         self.worker_restarts = Counter(
-            f"{p}_worker_restarts", "Encoder worker processes restarted after a crash.",
-            MODEL_LABELS, registry=r,
+            f"{p}_worker_restarts",
+            "Encoder worker processes restarted after a crash.",
+            MODEL_LABELS,
+            registry=r,
         )
         self.rejected = Counter(
-            f"{p}_rejected_requests", "Requests refused before work started, by reason.",
-            (*MODEL_LABELS, "reason"), registry=r,
+            f"{p}_rejected_requests",
+            "Requests refused before work started, by reason.",
+            (*MODEL_LABELS, "reason"),
+            registry=r,
         )
         # Scrape-time gauges: running/waiting per model (both engines), queue depth.
         self._gauges = _GaugeCallbacks()
@@ -115,15 +147,18 @@ class Metrics:
 
     def track_running(self, model: str, task: str, read: Callable[[], float]) -> None:
         """Expose ``{prefix}_running_requests`` for a model, read at scrape time."""
-        self._gauges.add(f"{PREFIX}_running_requests", "Requests being run by the engine.",
-                         (model, task), read)
+        self._gauges.add(
+            f"{PREFIX}_running_requests", "Requests being run by the engine.", (model, task), read
+        )
 
     def track_waiting(self, model: str, task: str, read: Callable[[], float]) -> None:
         """Expose ``{prefix}_waiting_requests`` (queued, not yet running) for a model."""
-        self._gauges.add(f"{PREFIX}_waiting_requests", "Requests queued, not yet running.",
-                         (model, task), read)
+        self._gauges.add(
+            f"{PREFIX}_waiting_requests", "Requests queued, not yet running.", (model, task), read
+        )
 
     def track_queue_depth(self, model: str, task: str, read: Callable[[], float]) -> None:
         """Expose ``{prefix}_queue_depth`` (inputs in the batcher queue) for an encoder model."""
-        self._gauges.add(f"{PREFIX}_queue_depth", "Inputs waiting in the batcher queue.",
-                         (model, task), read)
+        self._gauges.add(
+            f"{PREFIX}_queue_depth", "Inputs waiting in the batcher queue.", (model, task), read
+        )

@@ -72,7 +72,7 @@ class ModelRegistry:
             raise ModelNotFound(name)
         if not isinstance(model, kind):
             raise WrongTask(name, model.task, task)
-        if not model.ready:
+        if not model.ready:  # type: ignore[attr-defined]
             raise Unavailable(f"model '{name}' is still loading")
         return model
 

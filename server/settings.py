@@ -115,9 +115,13 @@ class EncoderModelConfig(_ModelBase):
 
     task: EncoderTask
     device: str = Field("cpu", pattern=r"^(cpu|cuda(:\d+)?)$", description="cpu or cuda:N.")
-    dtype: Literal["float32", "float16", "bfloat16"] = Field("float32", description="Weights dtype.")
+    dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        "float32", description="Weights dtype."
+    )
     workers: int = Field(1, ge=1, le=64, description="Worker processes for this model.")
-    max_length: int | None = Field(None, gt=0, description="Max tokens per input; model's if unset.")
+    max_length: int | None = Field(
+        None, gt=0, description="Max tokens per input; model's if unset."
+    )
     truncate: bool = Field(False, description="Truncate long inputs instead of answering 400.")
     torch_threads: int | None = Field(None, ge=1, description="Torch threads per worker.")
     batching: BatchingOptions = Field(default_factory=BatchingOptions)  # type: ignore[arg-type]
@@ -147,10 +151,12 @@ class Settings(BaseSettings):
     models_dir: Path = Field(
         Path("models"), description="Where 'bundled:' models are prepared and looked up."
     )
-    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Log level.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Log level."
+    )
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
-    served_model_prefix: str = Field(
-        "", description="Owner shown in /v1/models 'owned_by' (empty: 'inference-server')."
+    owned_by: str = Field(
+        "inference-server", description="Owner shown for every model in /v1/models."
     )
     models: list[ModelConfig] = Field(
         default_factory=list, description="The served models (see the YAML file for the shape)."

@@ -60,9 +60,9 @@ async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
         while (await request.receive())["type"] != "http.disconnect":
             pass
 
-    watcher = asyncio.ensure_future(disconnected())
+    watcher: asyncio.Future[None] = asyncio.ensure_future(disconnected())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([task, watcher], return_when=asyncio.FIRST_COMPLETED)  # type: ignore[type-var]
     finally:
         if not task.done():
             task.cancel()

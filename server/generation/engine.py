@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from server.errors import InvalidRequest, Unavailable
@@ -122,7 +122,7 @@ class VllmEngine:
 
     async def generate(
         self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
-    ) -> AsyncIterator[GenerationStep]:
+    ) -> AsyncGenerator[GenerationStep, None]:
         from vllm.exceptions import VLLMClientError
         from vllm.inputs import TokensPrompt
         from vllm.v1.engine.exceptions import EngineDeadError

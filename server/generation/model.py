@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from server.generation.engine import VllmEngine
 from server.generation.prompts import PromptBuilder, load_chat_template
@@ -36,8 +37,14 @@ class GenerationModel:
         self._settings = settings
         self._engine = engine
         self._service: GenerationService | None = None
-        metrics.track_running(self.name, self.task, lambda: self._engine.running() if self.ready else 0)  # type: ignore[union-attr]
-        metrics.track_waiting(self.name, self.task, lambda: self._engine.waiting() if self.ready else 0)  # type: ignore[union-attr]
+        metrics.track_running(self.name, self.task, self._running)
+        metrics.track_waiting(self.name, self.task, self._waiting)
+
+    def _running(self) -> int:
+        return self._engine.running() if self._engine is not None and self.ready else 0
+
+    def _waiting(self) -> int:
+        return self._engine.waiting() if self._engine is not None and self.ready else 0
 
     @property
     def ready(self) -> bool:
@@ -81,7 +88,7 @@ class GenerationModel:
         )
         log.info("%s: ready", self.name)
 
-    def _load_tokenizer(self, path: str):  # type: ignore[no-untyped-def]
+    def _load_tokenizer(self, path: str) -> Any:
         from transformers import AutoTokenizer
 
         opts = self.config.engine

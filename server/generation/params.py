@@ -8,8 +8,17 @@ from server.protocol.generation import ChatCompletionRequest, CompletionRequest,
 
 # Parameters that would change the output and that we do not implement (yet).
 _UNSUPPORTED = (
-    "logit_bias", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
-    "prediction", "audio", "web_search_options", "suffix", "reasoning_effort",
+    "logit_bias",
+    "tools",
+    "tool_choice",
+    "parallel_tool_calls",
+    "functions",
+    "function_call",
+    "prediction",
+    "audio",
+    "web_search_options",
+    "suffix",
+    "reasoning_effort",
 )
 MAX_STOP_SEQUENCES = 16
 
@@ -25,8 +34,9 @@ def refuse_unsupported(request: SamplingFields) -> None:
     if request.best_of not in (None, 1, request.n):
         raise UnsupportedParameter("best_of", "must equal n")
     if request.stream_options is not None and not request.stream:
-        raise InvalidRequest("stream_options is only allowed when stream is true",
-                             param="stream_options")
+        raise InvalidRequest(
+            "stream_options is only allowed when stream is true", param="stream_options"
+        )
 
 
 def _stop(request: SamplingFields) -> tuple[str, ...]:
@@ -70,7 +80,9 @@ def max_tokens_for(
 
 def _common(request: SamplingFields, max_tokens: int, logprobs: int | None) -> SamplingSpec:
     fmt = request.response_format
-    schema = fmt.json_schema.schema_ if fmt and fmt.type == "json_schema" and fmt.json_schema else None
+    schema = (
+        fmt.json_schema.schema_ if fmt and fmt.type == "json_schema" and fmt.json_schema else None
+    )
     return SamplingSpec(
         max_tokens=max_tokens,
         n=request.n,
@@ -95,8 +107,10 @@ def chat_spec(
 ) -> SamplingSpec:
     """Sampling for a chat request whose prompt has ``prompt_tokens`` tokens."""
     refuse_unsupported(request)
-    if request.max_tokens is not None and request.max_completion_tokens is not None and (
-        request.max_tokens != request.max_completion_tokens
+    if (
+        request.max_tokens is not None
+        and request.max_completion_tokens is not None
+        and (request.max_tokens != request.max_completion_tokens)
     ):
         raise InvalidRequest(
             "max_tokens and max_completion_tokens disagree; send one of them",

@@ -11,9 +11,23 @@ from server.protocol.generation import ChatMessage
 # Keys of ``chat_template_kwargs`` that would change how we render or tokenize, or let a
 # client supply template code; the rest are passed to the template as plain variables.
 _RESERVED_TEMPLATE_KWARGS = frozenset(
-    {"chat_template", "tokenize", "return_dict", "tools", "documents", "conversation",
-     "messages", "add_generation_prompt", "continue_final_message", "padding", "truncation",
-     "max_length", "return_tensors", "return_assistant_tokens_mask", "tokenizer_kwargs"}
+    {
+        "chat_template",
+        "tokenize",
+        "return_dict",
+        "tools",
+        "documents",
+        "conversation",
+        "messages",
+        "add_generation_prompt",
+        "continue_final_message",
+        "padding",
+        "truncation",
+        "max_length",
+        "return_tensors",
+        "return_assistant_tokens_mask",
+        "tokenizer_kwargs",
+    }
 )
 _MAX_TEMPLATE_KWARGS = 16
 

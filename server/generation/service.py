@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
@@ -109,7 +109,7 @@ class GenerationService:
 
     async def _run(
         self, request_id: str, ids: list[int], spec: SamplingSpec, clock: _TokenClock
-    ) -> AsyncIterator[list[ChoiceDelta]]:
+    ) -> AsyncGenerator[list[ChoiceDelta], None]:
         """Engine deltas for one prompt, counted in flight while they run."""
         self.in_flight += 1
         try:
@@ -163,7 +163,7 @@ class GenerationService:
 
     async def _chat_chunks(
         self,
-        deltas: AsyncIterator[list[ChoiceDelta]],
+        deltas: AsyncGenerator[list[ChoiceDelta], None],
         request: ChatCompletionRequest,
         info: RequestInfo,
         include_usage: bool,
@@ -172,26 +172,30 @@ class GenerationService:
         chunk_id = f"chatcmpl-{info.request_id}"
 
         def chunk(choices: list[ChatChunkChoice]) -> ChatCompletionChunk:
-            return ChatCompletionChunk(id=chunk_id, created=created, model=self.name,
-                                       choices=choices)
+            return ChatCompletionChunk(
+                id=chunk_id, created=created, model=self.name, choices=choices
+            )
 
         for index in range(request.n):
-            yield chunk([ChatChunkChoice(index=index, delta=ChatDelta(role="assistant",
-                                                                      content=""))])
+            yield chunk(
+                [ChatChunkChoice(index=index, delta=ChatDelta(role="assistant", content=""))]
+            )
         async with aclosing(deltas):
             async for step in deltas:
                 for delta in step:
                     if not (delta.text or delta.finish_reason or delta.logprobs):
                         continue
                     logprobs = chat_logprobs(delta.logprobs or []) if request.logprobs else None
-                    yield chunk([
-                        ChatChunkChoice(
-                            index=delta.index,
-                            delta=ChatDelta(content=delta.text),
-                            logprobs=logprobs,
-                            finish_reason=delta.finish_reason,
-                        )
-                    ])
+                    yield chunk(
+                        [
+                            ChatChunkChoice(
+                                index=delta.index,
+                                delta=ChatDelta(content=delta.text),
+                                logprobs=logprobs,
+                                finish_reason=delta.finish_reason,
+                            )
+                        ]
+                    )
         if include_usage:
             final = chunk([])
             final.usage = usage(info.prompt_tokens, info.completion_tokens)
@@ -206,11 +210,11 @@ class GenerationService:
         elif not prompt:
             raise InvalidRequest("prompt must not be empty", param="prompt")
         elif isinstance(prompt[0], int):
-            prompts = [self.prompts.check_ids(list(prompt), "prompt")]  # type: ignore[arg-type]
+            prompts = [self.prompts.check_ids(list(prompt), "prompt")]
         elif isinstance(prompt[0], str):
-            prompts = [self.prompts.text(p) for p in prompt]  # type: ignore[arg-type]
+            prompts = [self.prompts.text(p) for p in prompt]
         else:
-            prompts = [self.prompts.check_ids(list(p), "prompt") for p in prompt]  # type: ignore[arg-type]
+            prompts = [self.prompts.check_ids(list(p), "prompt") for p in prompt]
         if len(prompts) > MAX_PROMPTS:
             raise InvalidRequest(f"at most {MAX_PROMPTS} prompts per request", param="prompt")
         if any(not ids for ids in prompts):
@@ -261,7 +265,7 @@ class GenerationService:
 
     async def _completion_chunks(
         self,
-        runs: list[AsyncIterator[list[ChoiceDelta]]],
+        runs: list[AsyncGenerator[list[ChoiceDelta], None]],
         echoes: list[str],
         request: CompletionRequest,
         info: RequestInfo,
@@ -287,12 +291,23 @@ class GenerationService:
                         logprobs = completion_logprobs(delta.logprobs or [], offsets[index])
                         offsets[index] += len(delta.text)
                     yield Completion(
-                        id=chunk_id, created=created, model=self.name,
-                        choices=[CompletionChoice(index=index, text=text, logprobs=logprobs,
-                                                  finish_reason=delta.finish_reason)],
+                        id=chunk_id,
+                        created=created,
+                        model=self.name,
+                        choices=[
+                            CompletionChoice(
+                                index=index,
+                                text=text,
+                                logprobs=logprobs,
+                                finish_reason=delta.finish_reason,
+                            )
+                        ],
                     )
         if include_usage:
             yield Completion(
-                id=chunk_id, created=created, model=self.name, choices=[],
+                id=chunk_id,
+                created=created,
+                model=self.name,
+                choices=[],
                 usage=usage(info.prompt_tokens, info.completion_tokens),
             )

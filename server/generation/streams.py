@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import Any
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -16,22 +17,22 @@ class _Failed:
         self.error = error
 
 
-async def merge(streams: list[AsyncIterator[T]]) -> AsyncIterator[tuple[int, T]]:
+async def merge(streams: list[AsyncGenerator[T, None]]) -> AsyncGenerator[tuple[int, T], None]:
     """Items of all ``streams`` tagged with the stream's index.
 
     The first error cancels the other streams and is raised; closing the merged stream
     cancels them all (which aborts their engine requests).
     """
     if len(streams) == 1:
-        async with aclosing(streams[0]) as only:  # type: ignore[type-var]
+        async with aclosing(streams[0]) as only:
             async for item in only:
                 yield 0, item
         return
-    queue: asyncio.Queue[tuple[int, object]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
 
-    async def pump(index: int, stream: AsyncIterator[T]) -> None:
+    async def pump(index: int, stream: AsyncGenerator[T, None]) -> None:
         try:
-            async with aclosing(stream) as items:  # type: ignore[type-var]
+            async with aclosing(stream) as items:
                 async for item in items:
                     await queue.put((index, item))
         except Exception as exc:  # handed to the consumer, which raises it
@@ -49,7 +50,7 @@ async def merge(streams: list[AsyncIterator[T]]) -> AsyncIterator[tuple[int, T]]
                 continue
             if isinstance(item, _Failed):
                 raise item.error
-            yield index, item  # type: ignore[misc]
+            yield index, item
     finally:
         for task in tasks:
             task.cancel()

@@ -6,7 +6,7 @@ engine; ``engine.py`` translates them to and from vLLM.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -81,7 +81,7 @@ class GenerationEngine(Protocol):
 
     def generate(
         self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
-    ) -> AsyncIterator[GenerationStep]:
+    ) -> AsyncGenerator[GenerationStep, None]:
         """Stream deltas; cancelling the iteration aborts the request in the engine."""
         ...
 

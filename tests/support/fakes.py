@@ -87,16 +87,23 @@ class FakeEngine:
                     logprobs = None
                     if spec.logprobs is not None:
                         logprobs = [
-                            TokenInfo(t, -0.5, t.encode(),
-                                      tuple(TopToken(t, -0.5, t.encode())
-                                            for _ in range(spec.logprobs)))
+                            TokenInfo(
+                                t,
+                                -0.5,
+                                t.encode(),
+                                tuple(TopToken(t, -0.5, t.encode()) for _ in range(spec.logprobs)),
+                            )
                             for t in tokens
                         ]
-                    deltas.append(ChoiceDelta(
-                        index=index, text="".join(tokens),
-                        token_ids=list(range(produced, produced + count)),
-                        logprobs=logprobs, finish_reason="length" if finished else None,
-                    ))
+                    deltas.append(
+                        ChoiceDelta(
+                            index=index,
+                            text="".join(tokens),
+                            token_ids=list(range(produced, produced + count)),
+                            logprobs=logprobs,
+                            finish_reason="length" if finished else None,
+                        )
+                    )
                 produced += count
                 yield GenerationStep(len(prompt_token_ids), deltas, finished)
         except (asyncio.CancelledError, GeneratorExit):

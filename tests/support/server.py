@@ -79,8 +79,18 @@ def start_server(
     }
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "server", "--config", str(config_path),
-             "--host", "127.0.0.1", "--port", str(port), *(args or [])],
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "--config",
+                str(config_path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *(args or []),
+            ],
             cwd=REPO,
             env=full_env,
             stdout=log_file,

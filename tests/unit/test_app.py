@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.generation.model import GenerationModel
-from server.generation.prompts import PromptBuilder
 from server.metrics import Metrics
 from server.settings import Settings, load_settings
 from tests.support.fakes import FakeEngine, FakeTokenizer
@@ -55,7 +54,10 @@ def assert_openai_error(body: dict, param: str | None = None) -> None:  # type: 
 
 
 def test_request_id_is_echoed_or_created(client: TestClient) -> None:
-    assert client.get("/health", headers={"X-Request-Id": "abc-123"}).headers["x-request-id"] == "abc-123"
+    assert (
+        client.get("/health", headers={"X-Request-Id": "abc-123"}).headers["x-request-id"]
+        == "abc-123"
+    )
     generated = client.get("/health").headers["x-request-id"]
     assert len(generated) == 32
     # An id unfit for logs and headers is replaced.
@@ -74,21 +76,48 @@ def test_chat_request_id_becomes_engine_and_response_id(client: TestClient) -> N
     [
         ({"model": "nope", "messages": [{"role": "user", "content": "x"}]}, 404, "model"),
         ({"model": MODEL, "messages": []}, 400, "messages"),
-        ({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "temperature": 9}, 400,
-         "temperature"),
+        (
+            {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "temperature": 9},
+            400,
+            "temperature",
+        ),
         ({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "n": 0}, 400, "n"),
-        ({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "logit_bias": {"1": 2}},
-         400, "logit_bias"),
-        ({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 999}, 400,
-         "max_tokens"),
+        (
+            {
+                "model": MODEL,
+                "messages": [{"role": "user", "content": "x"}],
+                "logit_bias": {"1": 2},
+            },
+            400,
+            "logit_bias",
+        ),
+        (
+            {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 999},
+            400,
+            "max_tokens",
+        ),
         ({"model": MODEL, "messages": [{"role": "tool", "content": "x"}]}, 400, None),
-        ({"model": MODEL, "messages": [{"role": "user", "content": "x"}], "bogus": 1}, 400, "bogus"),
-        ({"model": MODEL, "messages": [{"role": "user", "content": "x"}],
-          "response_format": {"type": "json_schema"}}, 400, "response_format"),
+        (
+            {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "bogus": 1},
+            400,
+            "bogus",
+        ),
+        (
+            {
+                "model": MODEL,
+                "messages": [{"role": "user", "content": "x"}],
+                "response_format": {"type": "json_schema"},
+            },
+            400,
+            "response_format",
+        ),
     ],
 )
 def test_chat_errors_have_status_and_openai_shape(
-    client: TestClient, payload: dict, status: int, param: str | None  # type: ignore[type-arg]
+    client: TestClient,
+    payload: dict,
+    status: int,
+    param: str | None,  # type: ignore[type-arg]
 ) -> None:
     r = client.post("/v1/chat/completions", json=payload)
     assert r.status_code == status, r.text
@@ -96,8 +125,9 @@ def test_chat_errors_have_status_and_openai_shape(
 
 
 def test_malformed_json_and_wrong_types_are_400(client: TestClient) -> None:
-    r = client.post("/v1/chat/completions", content=b"{not json",
-                    headers={"content-type": "application/json"})
+    r = client.post(
+        "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert r.status_code == 400
     assert_openai_error(r.json())
     r = client.post("/v1/completions", json=[1, 2])
@@ -118,12 +148,17 @@ def test_unknown_route_and_method_use_openai_shape(client: TestClient) -> None:
 
 
 def test_sse_stream_frames_chunks_and_done(client: TestClient) -> None:
-    body = {"model": MODEL, "prompt": "a", "max_tokens": 3, "stream": True,
-            "stream_options": {"include_usage": True}}
+    body = {
+        "model": MODEL,
+        "prompt": "a",
+        "max_tokens": 3,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
     with client.stream("POST", "/v1/completions", json=body) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
-        events = [line[len("data: "):] for line in r.iter_lines() if line.startswith("data: ")]
+        events = [line[len("data: ") :] for line in r.iter_lines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
     chunks = [json.loads(e) for e in events[:-1]]
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 3
@@ -144,8 +179,10 @@ def test_metrics_count_requests_by_model_endpoint_status(client: TestClient) -> 
     client.post("/v1/completions", json={"model": MODEL, "prompt": "a", "max_tokens": 2})
     client.post("/v1/completions", json={"model": MODEL, "prompt": "a", "max_tokens": 999})
     text = client.get("/metrics").text
-    assert ('inference_requests_total{endpoint="/v1/completions",model="fake-llm",'
-            'status="200",task="generate"} 1.0') in text
+    assert (
+        'inference_requests_total{endpoint="/v1/completions",model="fake-llm",'
+        'status="200",task="generate"} 1.0'
+    ) in text
     assert 'status="400"' in text
     assert "inference_time_to_first_token_seconds_count" in text
     assert 'inference_running_requests{model="fake-llm",task="generate"} 0.0' in text

@@ -22,7 +22,10 @@ MODEL = "fake"
 
 def make_service(engine: FakeEngine | None = None, max_in_flight: int = 8) -> GenerationService:
     return GenerationService(
-        MODEL, engine or FakeEngine(), PromptBuilder(FakeTokenizer(), None), Metrics(),
+        MODEL,
+        engine or FakeEngine(),
+        PromptBuilder(FakeTokenizer(), None),
+        Metrics(),
         max_in_flight=max_in_flight,
     )
 

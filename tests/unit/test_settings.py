@@ -37,13 +37,16 @@ def test_cli_beats_env_beats_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_engine_options_reach_the_model_entry(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 models:
   - name: big
     task: generate
     source: org/model
     engine: {tensor_parallel_size: 4, enable_prefix_caching: true, extra: {swap_space: 2}}
-""")
+""",
+    )
     model = load_settings(["--config", str(path)]).models[0]
     assert isinstance(model, GenerateModelConfig)
     assert model.engine.tensor_parallel_size == 4
@@ -55,11 +58,16 @@ models:
     [
         ("models: []\n", "models"),
         ("models:\n  - {name: a, task: dance, source: x}\n", "task"),
-        ("models:\n  - {name: a, task: generate, source: x, engine: {max_model_len: -1}}\n",
-         "max_model_len"),
+        (
+            "models:\n  - {name: a, task: generate, source: x, engine: {max_model_len: -1}}\n",
+            "max_model_len",
+        ),
         ("models:\n  - {name: a, task: embed, source: x, colour: red}\n", "colour"),
-        ("models:\n  - {name: a, task: embed, source: x}\n  - {name: a, task: embed, source: y}\n",
-         "duplicate"),
+        (
+            "models:\n  - {name: a, task: embed, source: x}\n"
+            "  - {name: a, task: embed, source: y}\n",
+            "duplicate",
+        ),
         ("models:\n  - {name: a, task: embed, source: /does/not/exist}\n", "does not exist"),
     ],
 )
@@ -70,10 +78,15 @@ def test_invalid_config_names_the_field(tmp_path: Path, text: str, field: str) -
 
 
 def test_cli_exits_2_on_invalid_config_before_loading(tmp_path: Path) -> None:
-    path = write(tmp_path, "models:\n  - {name: a, task: generate, source: x, engine: {dtype: 3}}\n")
+    path = write(
+        tmp_path, "models:\n  - {name: a, task: generate, source: x, engine: {dtype: 3}}\n"
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "server", "--config", str(path)],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "models.0.generate.engine.dtype" in proc.stderr
@@ -82,7 +95,10 @@ def test_cli_exits_2_on_invalid_config_before_loading(tmp_path: Path) -> None:
 def test_cli_exits_2_on_missing_config_file(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "server", "--config", str(tmp_path / "none.yaml")],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "config file not found" in proc.stderr
@@ -91,7 +107,10 @@ def test_cli_exits_2_on_missing_config_file(tmp_path: Path) -> None:
 def test_help_documents_every_option() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "server", "--help"],
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0
     for flag in ("--config", "--host", "--port", "--models-dir", "--log-format", "--models"):

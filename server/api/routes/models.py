@@ -25,13 +25,13 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
 
 @router.get("/v1/models", response_model=ModelList)
 async def list_models(registry: RegistryDep, settings: SettingsDep) -> ModelList:
-    owner = settings.served_model_prefix or "inference-server"
+    owner = settings.owned_by
     return ModelList(data=[_card(m, owner) for m in registry])
 
 
 @router.get("/v1/models/{model_id:path}", response_model=ModelCard)
 async def get_model(model_id: str, registry: RegistryDep, settings: SettingsDep) -> ModelCard:
-    owner = settings.served_model_prefix or "inference-server"
+    owner = settings.owned_by
     for model in registry:
         if model.name == model_id:
             return _card(model, owner)

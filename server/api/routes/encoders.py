@@ -1,0 +1,95 @@
+"""Encoder endpoints: ``/v1/embeddings``, ``/v1/classify``, ``/v1/ner``, ``/v1/rerank``.
+
+Each route: find the model, record what the request is about, run the service (cancelled if
+the client leaves), return JSON. Responses are serialized once, by pydantic-core, without a
+second validation pass (vectors are long lists of floats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+import pydantic_core
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from server.api.context import RequestInfo
+from server.api.deps import InfoDep, RegistryDep
+from server.api.disconnect import CLIENT_CLOSED_STATUS, ClientDisconnected, cancel_on_disconnect
+from server.encoders.classify import classify
+from server.encoders.embed import embed
+from server.encoders.model import EncoderModel
+from server.encoders.ner import ner
+from server.encoders.rerank import rerank
+from server.encoders.tasks import Endpoint
+from server.protocol.classify import ClassifyRequest, ClassifyResponse
+from server.protocol.embeddings import EmbeddingRequest, EmbeddingResponse
+from server.protocol.ner import NerRequest, NerResponse
+from server.protocol.rerank import RerankRequest, RerankResponse
+from server.registry import ModelRegistry
+
+router = APIRouter(tags=["encoders"])
+
+JSON = "application/json"
+
+
+def _model(
+    registry: ModelRegistry, name: str, endpoint: Endpoint, info: RequestInfo
+) -> EncoderModel:
+    """The encoder model for ``endpoint``; 404, 400 (wrong task) or 503 otherwise."""
+    model = registry.lookup(name, EncoderModel, endpoint.task)
+    info.model, info.task, info.endpoint = model.name, model.task, endpoint.value
+    model.require(endpoint)
+    return model
+
+
+async def _respond(
+    request: Request, info: RequestInfo, work: Awaitable[BaseModel | dict[str, Any]]
+) -> Response:
+    """Run the service (cancelled if the client leaves) and serialize its answer once."""
+    try:
+        result = await cancel_on_disconnect(request, work)
+    except ClientDisconnected:
+        return Response(status_code=CLIENT_CLOSED_STATUS)
+    if isinstance(result, BaseModel):
+        info.prompt_tokens = result.usage.prompt_tokens  # type: ignore[attr-defined]
+        return Response(result.model_dump_json(exclude_none=True), media_type=JSON)
+    info.prompt_tokens = result["usage"]["prompt_tokens"]
+    return Response(pydantic_core.to_json(result), media_type=JSON)
+
+
+@router.post("/v1/embeddings", response_model=EmbeddingResponse)
+async def embeddings(
+    body: EmbeddingRequest, request: Request, registry: RegistryDep, info: InfoDep
+) -> Response:
+    """OpenAI embeddings: float or base64 vectors, optionally truncated to ``dimensions``."""
+    model = _model(registry, body.model, Endpoint.EMBEDDINGS, info)
+    return await _respond(request, info, embed(model, body))
+
+
+@router.post("/v1/classify", response_model=ClassifyResponse)
+async def classify_texts(
+    body: ClassifyRequest, request: Request, registry: RegistryDep, info: InfoDep
+) -> Response:
+    """Label probabilities for each input (softmax, or sigmoid for multi-label models)."""
+    model = _model(registry, body.model, Endpoint.CLASSIFY, info)
+    return await _respond(request, info, classify(model, body))
+
+
+@router.post("/v1/ner", response_model=NerResponse)
+async def named_entities(
+    body: NerRequest, request: Request, registry: RegistryDep, info: InfoDep
+) -> Response:
+    """Entities with character offsets, grouped as the token-classification pipeline does."""
+    model = _model(registry, body.model, Endpoint.NER, info)
+    return await _respond(request, info, ner(model, body))
+
+
+@router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_none=True)
+async def rerank_documents(
+    body: RerankRequest, request: Request, registry: RegistryDep, info: InfoDep
+) -> Response:
+    """Documents by relevance: a cross-encoder's score or an embedding model's cosine."""
+    model = _model(registry, body.model, Endpoint.RERANK, info)
+    return await _respond(request, info, rerank(model, body))
