@@ -36,9 +36,7 @@ def prepare_smollm2(target: Path) -> None:
     source = gguf_dir()
     log.info("dequantizing %s (about 30 s)", GGUF_NAME)
     tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF_NAME)
-    loaded = AutoModelForCausalLM.from_pretrained(
-        source, gguf_file=GGUF_NAME, dtype=torch.float32
-    )
+    loaded = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF_NAME, dtype=torch.float32)
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
