@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from server.api.auth import ALWAYS_OPEN, ApiKeyMiddleware
 from server.api.errors import install_error_handlers
 from server.api.middleware import RequestContextMiddleware
 from server.api.routes import health, models
@@ -114,6 +115,11 @@ def create_app(
 
     app.state.fail = fail
     install_error_handlers(app)
+    keys = settings.accepted_api_keys()
+    if keys:
+        open_paths = ALWAYS_OPEN if settings.metrics_require_auth else ALWAYS_OPEN | {"/metrics"}
+        app.add_middleware(ApiKeyMiddleware, keys=keys, open_paths=open_paths)
+    # Added last, so it runs first: even a 401 carries a request id and is logged.
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     for router in _routers():
         app.include_router(router)

@@ -158,6 +158,16 @@ class Settings(BaseSettings):
     owned_by: str = Field(
         "inference-server", description="Owner shown for every model in /v1/models."
     )
+    api_keys: list[str] = Field(
+        default_factory=list,
+        description="Accepted API keys (JSON list in env/CLI); empty with no file: no auth.",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="File with one accepted API key per line (e.g. a mounted Secret)."
+    )
+    metrics_require_auth: bool = Field(
+        False, description="Require an API key for /metrics too (/health and /ready never)."
+    )
     models: list[ModelConfig] = Field(
         default_factory=list, description="The served models (see the YAML file for the shape)."
     )
@@ -187,6 +197,14 @@ class Settings(BaseSettings):
         if yaml_file:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
         return tuple(sources)
+
+    def accepted_api_keys(self) -> list[str]:
+        """Keys from ``api_keys`` and ``api_keys_file`` (read now; blank lines ignored)."""
+        keys = [k.strip() for k in self.api_keys if k.strip()]
+        if self.api_keys_file is not None:
+            lines = self.api_keys_file.read_text().splitlines()
+            keys += [line.strip() for line in lines if line.strip()]
+        return keys
 
     def model(self, name: str) -> GenerateModelConfig | EncoderModelConfig | None:
         """The configured model with this served name, if any."""

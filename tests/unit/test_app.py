@@ -197,3 +197,35 @@ def test_tokenize_detokenize_round_trip(client: TestClient) -> None:
     assert r.json() == {"prompt": "a b c"}
     r = client.post("/tokenize", json={"model": MODEL})
     assert r.status_code == 400
+
+
+@pytest.fixture
+def secured(tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    (tmp_path / "model").mkdir()
+    keys = tmp_path / "keys.txt"
+    keys.write_text("file-key\n\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        f"api_keys: [inline-key]\napi_keys_file: {keys}\n"
+        f"models:\n  - name: {MODEL}\n    task: generate\n    source: {tmp_path / 'model'}\n"
+    )
+    app = create_app(
+        load_settings(["--config", str(config)]), model_factory=fake_factory, on_fatal=lambda: None
+    )
+    with TestClient(app) as c:
+        yield c
+
+
+def test_api_keys_guard_every_route_but_health_ready_metrics(secured: TestClient) -> None:
+    assert secured.get("/health").status_code == 200
+    assert secured.get("/metrics").status_code == 200
+    for path in ("/v1/models", "//v1/models", "/v1/../v1/models", "/V1/MODELS", "/v1/nothing"):
+        r = secured.get(path, headers={"Host": "localhost"})
+        assert r.status_code == 401, path
+        assert_openai_error(r.json())
+        assert r.headers["x-request-id"]
+    for key in ("inline-key", "file-key"):
+        r = secured.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
+        assert r.status_code == 200
+    for bad in ("Bearer wrong", "Basic inline-key", "Bearer ", "inline-key"):
+        assert secured.get("/v1/models", headers={"Authorization": bad}).status_code == 401
