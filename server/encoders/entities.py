@@ -1,0 +1,177 @@
+"""Token probabilities to entities, with the semantics of Transformers' token-classification
+pipeline (``gather_pre_entities``, ``aggregate``, ``group_entities`` and, for texts cut into
+windows, ``aggregate_overlapping_entities``), so that every strategy gives the same spans.
+
+Offsets come from the fast tokenizer and index the caller's original string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from tokenizers import Encoding
+
+IGNORED = frozenset({"O"})
+
+
+class Vocabulary(Protocol):
+    """What the aggregation needs from the tokenizer."""
+
+    unk_id: int | None
+    continuing_subword_prefix: str | None
+
+    def id_to_token(self, token_id: int) -> str: ...
+
+
+@dataclass(slots=True)
+class Span:
+    """One entity (or one token, for the "none" strategy)."""
+
+    entity: str
+    score: float
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class _Token:
+    scores: np.ndarray
+    start: int
+    end: int
+    is_subword: bool
+
+
+def _tokens(text: str, encoding: Encoding, scores: np.ndarray, vocab: Vocabulary) -> list[_Token]:
+    """The pipeline's pre-entities: real tokens with offsets and the subword flag."""
+    word_aware = bool(vocab.continuing_subword_prefix)
+    tokens = []
+    for idx, (token_id, (start, end), special) in enumerate(
+        zip(encoding.ids, encoding.offsets, encoding.special_tokens_mask, strict=True)
+    ):
+        if special:
+            continue
+        if token_id == vocab.unk_id:
+            is_subword = False
+        elif word_aware:
+            # A continuation piece ("##ing") is longer than the text it covers.
+            is_subword = len(vocab.id_to_token(token_id)) != end - start
+        else:
+            # The pipeline's fallback for tokenizers that do not mark word pieces.
+            is_subword = start > 0 and " " not in text[start - 1 : start + 1]
+        tokens.append(_Token(scores[idx], start, end, is_subword))
+    return tokens
+
+
+def _word(group: list[_Token], strategy: str, labels: Sequence[str]) -> Span:
+    if strategy == "first":
+        scores = group[0].scores
+    elif strategy == "max":
+        scores = max(group, key=lambda token: token.scores.max()).scores
+    elif strategy == "average":
+        scores = np.nanmean(np.stack([token.scores for token in group]), axis=0)
+    else:
+        raise ValueError(f"invalid aggregation strategy {strategy!r}")
+    best = int(scores.argmax())
+    return Span(labels[best], float(scores[best]), group[0].start, group[-1].end)
+
+
+def _words(tokens: list[_Token], strategy: str, labels: Sequence[str]) -> list[Span]:
+    """One span per word: word pieces are made to agree (``aggregate_words``)."""
+    words: list[Span] = []
+    group: list[_Token] = []
+    for token in tokens:
+        if group and not token.is_subword:
+            words.append(_word(group, strategy, labels))
+            group = []
+        group.append(token)
+    if group:
+        words.append(_word(group, strategy, labels))
+    return words
+
+
+def _tag(entity: str) -> tuple[str, str]:
+    if entity.startswith("B-"):
+        return "B", entity[2:]
+    if entity.startswith("I-"):
+        return "I", entity[2:]
+    return "I", entity  # not BIO: continues like I-
+
+
+def _merge(spans: list[Span]) -> Span:
+    return Span(
+        spans[0].entity.split("-", 1)[-1],
+        float(np.nanmean([span.score for span in spans])),
+        spans[0].start,
+        spans[-1].end,
+    )
+
+
+def _group(spans: list[Span]) -> list[Span]:
+    """Adjacent spans of one type merge unless the next one begins a new entity (B-)."""
+    groups: list[Span] = []
+    current: list[Span] = []
+    for span in spans:
+        if current:
+            bi, tag = _tag(span.entity)
+            if tag != _tag(current[-1].entity)[1] or bi == "B":
+                groups.append(_merge(current))
+                current = []
+        current.append(span)
+    if current:
+        groups.append(_merge(current))
+    return groups
+
+
+def _window_entities(
+    text: str, encoding: Encoding, scores: np.ndarray, strategy: str,
+    labels: Sequence[str], vocab: Vocabulary,
+) -> list[Span]:
+    tokens = _tokens(text, encoding, scores, vocab)
+    if strategy in ("none", "simple"):
+        spans = []
+        for token in tokens:
+            best = int(token.scores.argmax())
+            spans.append(Span(labels[best], float(token.scores[best]), token.start, token.end))
+    else:
+        spans = _words(tokens, strategy, labels)
+    if strategy != "none":
+        spans = _group(spans)
+    return [span for span in spans if span.entity not in IGNORED]
+
+
+def _overlapping(spans: list[Span]) -> list[Span]:
+    """Across windows, keep the longest (then highest-scoring) of overlapping entities."""
+    if not spans:
+        return spans
+    spans = sorted(spans, key=lambda span: span.start)
+    kept: list[Span] = []
+    previous = spans[0]
+    for span in spans:
+        if previous.start <= span.start < previous.end:
+            length, previous_length = span.end - span.start, previous.end - previous.start
+            longer = length > previous_length
+            if longer or (length == previous_length and span.score > previous.score):
+                previous = span
+        else:
+            kept.append(previous)
+            previous = span
+    kept.append(previous)
+    return kept
+
+
+def entities(
+    text: str,
+    windows: Sequence[Encoding],
+    scores: Sequence[np.ndarray],
+    strategy: str,
+    labels: Sequence[str],
+    vocab: Vocabulary,
+) -> list[Span]:
+    """The entities of ``text`` from its windows and their per-token probabilities."""
+    spans: list[Span] = []
+    for encoding, window_scores in zip(windows, scores, strict=True):
+        spans.extend(_window_entities(text, encoding, window_scores, strategy, labels, vocab))
+    return _overlapping(spans) if len(windows) > 1 else spans

@@ -1,0 +1,182 @@
+"""``EncoderModel``: one configured encoder model (worker pool + batcher) in the registry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from server.batching import DynamicBatcher
+from server.encoders.pool import WorkerPool
+from server.encoders.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.tasks import Endpoint, supports
+from server.encoders.tokenization import Features, TextEncoder
+from server.errors import Unavailable, WrongTask
+from server.metrics import Metrics
+from server.registry import now
+from server.settings import EncoderModelConfig, Settings
+from server.sources import resolve_source
+
+log = logging.getLogger("server.encoders")
+
+# Overlap between the windows a long NER text is cut into, as a share of the window.
+WINDOW_STRIDE_SHARE = 4
+
+
+class _MetricsObserver:
+    """The batcher's measurements, recorded with this model's labels."""
+
+    def __init__(self, metrics: Metrics, model: str, task: str) -> None:
+        self._size = metrics.batch_size.labels(model, task)
+        self._tokens = metrics.batch_tokens.labels(model, task)
+        self._padding = metrics.batch_padding_ratio.labels(model, task)
+        self._wait = metrics.queue_wait.labels(model, task)
+        self._rejected = metrics.rejected
+        self._labels = (model, task)
+
+    def on_batch(self, size: int, padded_tokens: int, tokens: int) -> None:
+        self._size.observe(size)
+        self._tokens.observe(padded_tokens)
+        self._padding.observe(1 - tokens / padded_tokens if padded_tokens else 0.0)
+
+    def on_queue_wait(self, seconds: float) -> None:
+        self._wait.observe(seconds)
+
+    def on_rejected(self, reason: str) -> None:
+        self._rejected.labels(*self._labels, reason).inc()
+
+
+def _default_threads(workers: int) -> int:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // workers)
+
+
+class EncoderModel:
+    """A served encoder model: its workers, its batcher, its tokenizer and its limits."""
+
+    def __init__(self, config: EncoderModelConfig, settings: Settings, metrics: Metrics) -> None:
+        self.name = config.name
+        self.task: str = config.task
+        self.created = now()
+        self.config = config
+        self._settings = settings
+        self._metrics = metrics
+        self._pool: WorkerPool | None = None
+        self._batcher: DynamicBatcher[Features, np.ndarray] | None = None
+        self._text: TextEncoder | None = None
+        self._description: ModelDescription | None = None
+        self._stopped = False
+        metrics.track_queue_depth(self.name, self.task, lambda: self._gauge("queued"))
+        metrics.track_waiting(self.name, self.task, lambda: self._gauge("waiting_requests"))
+        metrics.track_running(self.name, self.task, lambda: self._gauge("running_requests"))
+
+    def _gauge(self, attribute: str) -> float:
+        return float(getattr(self._batcher, attribute, 0))
+
+    # -- ServedModel --------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        return self._batcher is not None and not self._stopped
+
+    @property
+    def max_context(self) -> int | None:
+        if self._description is not None:
+            return self._description.max_length
+        return self.config.max_length
+
+    @property
+    def healthy(self) -> bool:
+        """False once a worker could not be restarted (the app then exits, to be restarted)."""
+        return self._pool is None or not self._pool.broken
+
+    async def start(self) -> None:
+        """Start the workers (they load the model), then the tokenizer and the batcher."""
+        config = self.config
+        spec = WorkerSpec(
+            model=self.name,
+            task=config.task,
+            path=resolve_source(config.source, self._settings.models_dir),
+            device=config.device,
+            dtype=config.dtype,
+            threads=config.torch_threads or _default_threads(config.workers),
+            trust_remote_code=config.trust_remote_code,
+            revision=config.revision,
+            max_length=config.max_length,
+        )
+        labels = (self.name, self.task)
+        self._pool = WorkerPool(
+            spec,
+            config.workers,
+            on_restart=self._metrics.worker_restarts.labels(*labels).inc,
+            on_inference=self._metrics.inference_time.labels(*labels).observe,
+        )
+        description = await self._pool.start()
+        stride = None
+        if description.head is Head.TOKENS:
+            stride = description.max_length // WINDOW_STRIDE_SHARE
+        self._text = await asyncio.to_thread(TextEncoder, description, window_stride=stride)
+        self._description = description
+        batcher: DynamicBatcher[Features, np.ndarray] = DynamicBatcher(
+            self._pool.run,
+            config.batching,
+            concurrency=self._pool.capacity,
+            observer=_MetricsObserver(self._metrics, *labels),
+            name=f"batcher-{self.name}",
+        )
+        batcher.start()
+        self._batcher = batcher
+        log.info(
+            "encoder model %s ready: %s (%s), max %d tokens, %d worker(s) x %d thread(s)",
+            self.name, description.architecture, description.head, description.max_length,
+            config.workers, spec.threads,
+        )
+
+    async def stop(self) -> None:
+        """Stop the batcher (failing queued inputs), then the workers."""
+        self._stopped = True
+        if self._batcher is not None:
+            await self._batcher.close()
+        if self._pool is not None:
+            await self._pool.stop()
+
+    # -- for the task services ----------------------------------------------------------------
+
+    @property
+    def description(self) -> ModelDescription:
+        if self._description is None:
+            raise Unavailable(f"model '{self.name}' is still loading")
+        return self._description
+
+    @property
+    def text(self) -> TextEncoder:
+        if self._text is None:
+            raise Unavailable(f"model '{self.name}' is still loading")
+        return self._text
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers."""
+        return self._pool.pids if self._pool is not None else []
+
+    def supports(self, endpoint: Endpoint) -> bool:
+        """True if this model serves ``endpoint``."""
+        return self._description is not None and supports(self.task, self._description, endpoint)
+
+    def require(self, endpoint: Endpoint) -> None:
+        """Raise ``WrongTask`` (400, naming this model's task) unless it serves ``endpoint``."""
+        if not self.supports(endpoint):
+            raise WrongTask(self.name, self.task, endpoint.task)
+
+    def truncate(self, requested: bool | None) -> bool:
+        """Whether to cut long inputs: the request decides, else the model config."""
+        return self.config.truncate if requested is None else requested
+
+    async def run(self, features: Sequence[Features]) -> list[np.ndarray]:
+        """Outputs for each input, through the batcher and the workers."""
+        if self._batcher is None:
+            raise Unavailable(f"model '{self.name}' is still loading")
+        return await self._batcher.submit(features, [len(f) for f in features])

@@ -1,0 +1,48 @@
+"""The NER service: entities with character offsets into each input text."""
+
+from __future__ import annotations
+
+from server.encoders.entities import entities
+from server.encoders.inputs import as_texts
+from server.encoders.model import EncoderModel
+from server.encoders.tasks import Endpoint
+from server.protocol.embeddings import Usage
+from server.protocol.ner import Entity, NerRequest, NerResponse, NerResult
+
+
+async def ner(model: EncoderModel, request: NerRequest) -> NerResponse:
+    """Entities per text; a text longer than the model's limit runs as overlapping windows."""
+    model.require(Endpoint.NER)
+    texts = as_texts(request.input, "input")
+    text_encoder = model.text
+    windows = await text_encoder.windows(texts)
+    features = [text_encoder.features(w) for text_windows in windows for w in text_windows]
+    outputs = await model.run(features)
+    labels = model.description.labels
+    results = []
+    position = 0
+    for index, (text, text_windows) in enumerate(zip(texts, windows, strict=True)):
+        scores = outputs[position : position + len(text_windows)]
+        position += len(text_windows)
+        spans = entities(
+            text, text_windows, scores, request.aggregation_strategy, labels, text_encoder
+        )
+        results.append(
+            NerResult(
+                index=index,
+                entities=[
+                    Entity(
+                        entity_group=span.entity,
+                        text=text[span.start : span.end],
+                        start=span.start,
+                        end=span.end,
+                        score=float(span.score),
+                    )
+                    for span in spans
+                ],
+            )
+        )
+    tokens = sum(len(f) for f in features)
+    return NerResponse(
+        model=model.name, data=results, usage=Usage(prompt_tokens=tokens, total_tokens=tokens)
+    )

@@ -1,0 +1,59 @@
+"""The rerank service: a cross-encoder's score, or an embedding model's cosine similarity."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from server.encoders.inputs import as_texts
+from server.encoders.model import EncoderModel
+from server.encoders.spec import Head
+from server.encoders.tasks import Endpoint
+from server.encoders.tokenization import Features
+from server.errors import InvalidRequest
+from server.protocol.embeddings import Usage
+from server.protocol.rerank import RerankDocument, RerankRequest, RerankResponse, RerankResult
+
+
+async def _cross_encoder(
+    model: EncoderModel, query: str, documents: list[str], truncate: bool
+) -> tuple[np.ndarray, list[Features]]:
+    encodings = await model.text.encode_pairs(query, documents, truncate=truncate)
+    features = [model.text.features(encoding, pair=True) for encoding in encodings]
+    outputs = await model.run(features)
+    return np.array([float(output[0]) for output in outputs]), features
+
+
+async def _cosine(
+    model: EncoderModel, query: str, documents: list[str], truncate: bool
+) -> tuple[np.ndarray, list[Features]]:
+    encodings = await model.text.encode([query], truncate=truncate, param="query")
+    encodings += await model.text.encode(documents, truncate=truncate, param="documents")
+    features = [model.text.features(encoding) for encoding in encodings]
+    vectors = np.stack(await model.run(features)).astype(np.float64)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    return vectors[1:] @ vectors[0], features
+
+
+async def rerank(model: EncoderModel, request: RerankRequest) -> RerankResponse:
+    """Documents sorted by relevance to the query, best first."""
+    model.require(Endpoint.RERANK)
+    if not request.query:
+        raise InvalidRequest("query must not be empty", param="query")
+    documents = as_texts(request.documents, "documents")
+    truncate = model.truncate(request.truncate)
+    score = _cross_encoder if model.description.head is Head.SEQUENCE else _cosine
+    scores, features = await score(model, request.query, documents, truncate)
+    # Stable: equal scores keep the caller's order.
+    order = np.argsort(-scores, kind="stable")[: request.top_n or len(documents)]
+    results = [
+        RerankResult(
+            index=int(i),
+            relevance_score=float(scores[i]),
+            document=RerankDocument(text=documents[i]) if request.return_documents else None,
+        )
+        for i in order
+    ]
+    tokens = sum(len(f) for f in features)
+    return RerankResponse(
+        model=model.name, results=results, usage=Usage(prompt_tokens=tokens, total_tokens=tokens)
+    )

@@ -1,0 +1,76 @@
+"""Plain data passed between the API process and its workers (picklable, no torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Head(StrEnum):
+    """What the worker computes for each input: decides the Transformers class and the output."""
+
+    EMBED = "embed"  # base model + pooling: one vector per input
+    SEQUENCE = "sequence"  # sequence classification: one probability row per input
+    TOKENS = "tokens"  # token classification: one probability row per token
+
+
+class Activation(StrEnum):
+    """How logits become scores, as Transformers' classification pipelines decide it."""
+
+    SOFTMAX = "softmax"
+    SIGMOID = "sigmoid"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class DenseSpec:
+    """A sentence-transformers ``Dense`` module after pooling."""
+
+    path: str
+    in_features: int
+    out_features: int
+    bias: bool
+    activation: str  # short torch.nn name: Identity, Tanh, ReLU, GELU, Sigmoid
+
+
+@dataclass(frozen=True)
+class PoolingSpec:
+    """How token vectors become one sentence vector (sentence-transformers semantics)."""
+
+    modes: tuple[str, ...] = ("mean",)
+    dense: tuple[DenseSpec, ...] = ()
+    normalize: bool = True
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs to load and run one model."""
+
+    model: str  # served name, for logs
+    task: str
+    path: str
+    device: str
+    dtype: str
+    threads: int
+    trust_remote_code: bool = False
+    revision: str | None = None
+    max_length: int | None = None  # configured override
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """What the worker learned while loading, sent to the API process once."""
+
+    head: Head
+    architecture: str
+    max_length: int
+    labels: tuple[str, ...] = ()
+    activation: Activation = Activation.NONE
+    output_dim: int | None = None
+    tokenizer_json: str = ""
+    pad_id: int = 0
+    vocab_size: int = 0  # rows of the embedding matrix: token ids from clients must be below
+    unk_id: int | None = None
+    uses_token_type_ids: bool = False
+    continuing_subword_prefix: str | None = None
+    pooling: PoolingSpec | None = None

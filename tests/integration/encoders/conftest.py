@@ -1,0 +1,92 @@
+"""One real server with every encoder model the suite needs, shared by all encoder tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.integration.encoders.models import DerivedModels, build_derived, minilm_dir
+from tests.support.server import MODELS_DIR, ServerProcess, start_server
+
+# Bundled models served (and parity-tested) only once `python -m server.prepare` made them.
+BUNDLED_CLASSIFY = "minilm-sentiment"
+BUNDLED_NER = "minilm-ner"
+
+
+def bundled_available(name: str) -> bool:
+    return (MODELS_DIR / name / "config.json").is_file()
+
+
+@pytest.fixture(scope="session")
+def derived(tmp_path_factory: pytest.TempPathFactory) -> DerivedModels:
+    return build_derived(tmp_path_factory.mktemp("derived-models"))
+
+
+def server_config(derived: DerivedModels) -> dict[str, Any]:
+    minilm = str(minilm_dir())
+    models: list[dict[str, Any]] = [
+        {"name": "minilm", "task": "embed", "source": minilm,
+         "batching": {"max_batch_size": 32, "max_wait_ms": 5}},
+        {"name": "sentiment", "task": "classify", "source": str(derived.sentiment)},
+        {"name": "topics", "task": "classify", "source": str(derived.topics)},
+        {"name": "ner", "task": "ner", "source": str(derived.ner)},
+        {"name": "reranker", "task": "rerank", "source": str(derived.cross_encoder)},
+        # For the 429 and crash tests: one input per batch, and a queue that fills at once.
+        # Long inputs (max_length 512) make its batches slow enough to be caught running.
+        {"name": "spare", "task": "embed", "source": minilm, "max_length": 512,
+         "batching": {"max_batch_size": 1, "max_wait_ms": 0, "max_queue": 2}},
+    ]
+    for name, task in ((BUNDLED_CLASSIFY, "classify"), (BUNDLED_NER, "ner")):
+        if bundled_available(name):
+            models.append({"name": name, "task": task, "source": f"bundled:{name}"})
+    return {"models": models, "log_level": "info"}
+
+
+@pytest.fixture(scope="session")
+def encoder_server(
+    derived: DerivedModels, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    server = start_server(server_config(derived), tmp_path_factory.mktemp("encoder-server"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def http(encoder_server: ServerProcess) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=encoder_server.base_url, timeout=120) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def served_models(http: httpx.Client) -> dict[str, str]:
+    """Served model name -> task, from /v1/models."""
+    return {card["id"]: card["task"] for card in http.get("/v1/models").json()["data"]}
+
+
+def metric_value(text: str, name: str, **labels: str) -> float:
+    """One sample from Prometheus text (0 if absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+TEXTS = [
+    "Angela Merkel met Emmanuel Macron in Paris on Tuesday.",
+    "Apple Inc. is looking at buying a U.K. startup for $1 billion!",
+    "Ünïcödé: café naïve résumé, São Paulo, Zürich & Kraków...",
+    "New York, New York: the city so nice they named it twice; New York!",
+    "buffalo Buffalo buffalo buffalo Buffalo buffalo buffalo Buffalo",
+    "日本語のテキスト and English mixed 🙂 emoji ☃.",
+    "  leading and trailing spaces  ",
+    "Hyphenated-words, e-mail a.b@example.com and https://x.org/a?b=c (URLs).",
+]
+
