@@ -366,6 +366,10 @@ def save(model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, target: Pat
     """Write config, safetensors weights and tokenizer files into `target`."""
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)  # writes model.safetensors (the default format)
+    # The Rust tokenizer remembers the padding/truncation of its last call (and the
+    # source's fixed 128-token padding); ship it without either, like hub tokenizers.
+    tokenizer.backend_tokenizer.no_truncation()
+    tokenizer.backend_tokenizer.no_padding()
     tokenizer.save_pretrained(target)
     # The weights come out owner-only (0600); the server may run as another user.
     for path in target.iterdir():
