@@ -1,9 +1,11 @@
 """The dynamic batcher: one per encoder model, in the API process.
 
 Requests put their inputs (already tokenized, so their lengths are known) into one queue. A
-scheduler task takes a batch whenever a runner slot is free and either the batch is full or
-its oldest input has waited ``max_wait_ms``; the runner (the worker pool) runs it. Results go
-back to each request in its own input order, however its inputs were split across batches.
+scheduler task takes a batch when a runner is free and either the batch is full or its oldest
+input has waited ``max_wait_ms``; the runner (the worker pool) runs it. While every runner is
+busy, only a full batch is sent ahead (``prefetch``): a partial one keeps filling until a
+runner frees up, so that batches grow under load instead of splitting into small ones.
+Results go back to each request in its own input order, however its inputs were split.
 
 Nothing here imports torch: the runner is any ``async (payloads) -> results`` callable, so the
 whole scheduling logic is tested with a fake one.
@@ -81,8 +83,8 @@ class _Item:
 class DynamicBatcher(Generic[P, R]):
     """Groups concurrent inputs into model batches bounded by size, padded tokens and wait.
 
-    ``concurrency`` is how many batches may run at once (worker count times pipeline depth):
-    while they all run, new inputs accumulate into the next batch.
+    ``concurrency`` is how many batches run at once (the worker count); ``prefetch`` is how
+    many full batches per runner may wait ahead, so a runner never idles between two.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class DynamicBatcher(Generic[P, R]):
         options: BatchingOptions,
         *,
         concurrency: int = 1,
+        prefetch: int = 0,
         observer: BatchObserver | None = None,
         name: str = "batcher",
     ) -> None:
@@ -102,7 +105,9 @@ class DynamicBatcher(Generic[P, R]):
         self._observer: BatchObserver = observer or NullObserver()
         self._name = name
         self._window = max(options.max_batch_size * _WINDOW_PER_SLOT, 64)
-        self._slots = asyncio.Semaphore(concurrency)
+        self._runners = concurrency
+        self._max_in_flight = concurrency * (1 + prefetch)
+        self._in_flight = 0
         # Insertion-ordered: FIFO with O(1) removal of a cancelled input.
         self._pending: dict[_Item, None] = {}
         self._pending_tokens = 0
@@ -168,6 +173,8 @@ class DynamicBatcher(Generic[P, R]):
         the caller drops its inputs that have not started running.
         """
         n = len(payloads)
+        if n == 0:
+            return []
         if self._closed:
             raise Unavailable("the model is shutting down")
         if n > self._max_queue:
@@ -219,33 +226,37 @@ class DynamicBatcher(Generic[P, R]):
 
     async def _schedule(self) -> None:
         while True:
-            await self._slots.acquire()
-            try:
-                batch = await self._next_batch()
-            except BaseException:
-                self._slots.release()
-                raise
+            batch = await self._next_batch()
+            self._in_flight += 1
             task = asyncio.create_task(self._execute(batch))
             self._batches.add(task)
             task.add_done_callback(self._batches.discard)
 
     async def _next_batch(self) -> list[_Item]:
-        """Wait until a batch should go: it is full, or its oldest input waited long enough."""
+        """Wait until a batch should go (see the module docstring), then take it."""
         while True:
             if not self._pending:
-                self._wake.clear()
-                await self._wake.wait()
+                await self._sleep()
                 continue
-            if not self._is_full():
+            full = self._is_full()
+            busy = self._in_flight >= (self._max_in_flight if full else self._runners)
+            if busy:
+                await self._sleep()  # until a batch finishes or this one fills up
+                continue
+            if not full:
                 oldest = next(iter(self._pending))
                 delay = oldest.enqueued + self._max_wait - time.monotonic()
                 if delay > 0:
-                    self._wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(delay):
-                            await self._wake.wait()
+                    await self._sleep(delay)
                     continue
             return self._take()
+
+    async def _sleep(self, timeout: float | None = None) -> None:
+        """Until woken (first input, a full batch, a finished batch) or ``timeout``."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._wake.wait()
 
     def _take(self) -> list[_Item]:
         window = list(islice(self._pending, self._window))
@@ -282,7 +293,8 @@ class DynamicBatcher(Generic[P, R]):
                 if not item.future.done():
                     item.future.set_result(result)
         finally:
-            self._slots.release()
+            self._in_flight -= 1
+            self._wake.set()
 
     @staticmethod
     def _fail(item: _Item, exc: BaseException) -> None:

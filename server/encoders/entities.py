@@ -126,8 +126,12 @@ def _group(spans: list[Span]) -> list[Span]:
 
 
 def _window_entities(
-    text: str, encoding: Encoding, scores: np.ndarray, strategy: str,
-    labels: Sequence[str], vocab: Vocabulary,
+    text: str,
+    encoding: Encoding,
+    scores: np.ndarray,
+    strategy: str,
+    labels: Sequence[str],
+    vocab: Vocabulary,
 ) -> list[Span]:
     tokens = _tokens(text, encoding, scores, vocab)
     if strategy in ("none", "simple"):

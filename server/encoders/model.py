@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from server.batching import DynamicBatcher
-from server.encoders.pool import WorkerPool
+from server.encoders.pool import PIPELINE_DEPTH, WorkerPool
 from server.encoders.spec import Head, ModelDescription, WorkerSpec
 from server.encoders.tasks import Endpoint, supports
 from server.encoders.tokenization import Features, TextEncoder
@@ -106,6 +106,8 @@ class EncoderModel:
             trust_remote_code=config.trust_remote_code,
             revision=config.revision,
             max_length=config.max_length,
+            log_level=self._settings.log_level,
+            log_format=self._settings.log_format,
         )
         labels = (self.name, self.task)
         self._pool = WorkerPool(
@@ -123,7 +125,8 @@ class EncoderModel:
         batcher: DynamicBatcher[Features, np.ndarray] = DynamicBatcher(
             self._pool.run,
             config.batching,
-            concurrency=self._pool.capacity,
+            concurrency=self._pool.size,
+            prefetch=PIPELINE_DEPTH - 1,
             observer=_MetricsObserver(self._metrics, *labels),
             name=f"batcher-{self.name}",
         )
@@ -131,8 +134,12 @@ class EncoderModel:
         self._batcher = batcher
         log.info(
             "encoder model %s ready: %s (%s), max %d tokens, %d worker(s) x %d thread(s)",
-            self.name, description.architecture, description.head, description.max_length,
-            config.workers, spec.threads,
+            self.name,
+            description.architecture,
+            description.head,
+            description.max_length,
+            config.workers,
+            spec.threads,
         )
 
     async def stop(self) -> None:
@@ -156,11 +163,6 @@ class EncoderModel:
         if self._text is None:
             raise Unavailable(f"model '{self.name}' is still loading")
         return self._text
-
-    @property
-    def worker_pids(self) -> list[int]:
-        """Process ids of the live workers."""
-        return self._pool.pids if self._pool is not None else []
 
     def supports(self, endpoint: Endpoint) -> bool:
         """True if this model serves ``endpoint``."""

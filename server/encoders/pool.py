@@ -10,15 +10,16 @@ from collections.abc import Callable
 import numpy as np
 
 from server.encoders import ipc
-from server.encoders.process import NotStarted, WorkerProcess
+from server.encoders.process import NotStarted, WorkerMain, WorkerProcess
 from server.encoders.spec import Head, ModelDescription, WorkerSpec
 from server.encoders.tokenization import Features
+from server.encoders.worker import run_worker
 from server.errors import Unavailable
 
 log = logging.getLogger("server.encoders.pool")
 
-# Batches in flight per worker: one running, one waiting in its socket, so that the worker
-# starts the next batch the moment it finishes one instead of waiting for the API process.
+# Batches in flight per worker: one running, one (full) waiting in its socket, so that the
+# worker starts the next batch the moment it finishes one instead of waiting for the API.
 PIPELINE_DEPTH = 2
 START_TIMEOUT_S = 600.0
 # How long a batch waits for a replacement worker before failing with 503.
@@ -40,9 +41,11 @@ class WorkerPool:
         *,
         on_restart: Callable[[], None] = lambda: None,
         on_inference: Callable[[float], None] = lambda seconds: None,
+        target: WorkerMain = run_worker,
     ) -> None:
         self.spec = spec
         self.size = size
+        self._target = target
         self.description: ModelDescription | None = None
         self._workers: list[WorkerProcess] = []
         self._on_restart = on_restart
@@ -54,18 +57,13 @@ class WorkerPool:
         self.broken = False
 
     @property
-    def capacity(self) -> int:
-        """Batches that may be in flight at once."""
-        return self.size * PIPELINE_DEPTH
-
-    @property
     def pids(self) -> list[int]:
         """Process ids of the live workers."""
         return [w.pid for w in self._workers if w.alive and w.pid is not None]
 
     async def start(self) -> ModelDescription:
         """Start every worker; raise (after stopping the others) if one cannot load the model."""
-        self._workers = [WorkerProcess(self.spec, i, self._worker_exited) for i in range(self.size)]
+        self._workers = [self._new_worker(i) for i in range(self.size)]
         results = await asyncio.gather(
             *(w.start(START_TIMEOUT_S) for w in self._workers), return_exceptions=True
         )
@@ -76,6 +74,9 @@ class WorkerPool:
         self.description = next(r for r in results if isinstance(r, ModelDescription))
         self._available.set()
         return self.description
+
+    def _new_worker(self, index: int) -> WorkerProcess:
+        return WorkerProcess(self.spec, index, self._worker_exited, self._target)
 
     async def stop(self) -> None:
         """Stop every worker and any restart in progress."""
@@ -133,7 +134,10 @@ class WorkerPool:
     def _worker_exited(self, worker: WorkerProcess) -> None:
         log.error(
             "worker %d of model %s (pid %s) died with exit code %s; its batch failed, restarting",
-            worker.index, self.spec.model, worker.pid, worker.exitcode,
+            worker.index,
+            self.spec.model,
+            worker.pid,
+            worker.exitcode,
         )
         self._on_restart()
         task = asyncio.create_task(self._restart(worker.index), name=f"restart-{self.spec.model}")
@@ -147,14 +151,17 @@ class WorkerPool:
                 return
             if delay:
                 await asyncio.sleep(delay)
-            worker = WorkerProcess(self.spec, index, self._worker_exited)
+            worker = self._new_worker(index)
             self._workers[index] = worker
             try:
                 await worker.start(START_TIMEOUT_S)
             except Exception:
                 log.exception(
                     "restarting worker %d of model %s failed (attempt %d of %d)",
-                    index, self.spec.model, attempt, MAX_FAILED_RESTARTS,
+                    index,
+                    self.spec.model,
+                    attempt,
+                    MAX_FAILED_RESTARTS,
                 )
                 delay = min(max(1.0, delay * 2), MAX_RESTART_DELAY_S)
                 continue
@@ -173,7 +180,9 @@ def _pack(batch_id: int, payloads: list[Features]) -> ipc.RunBatch:
     type_ids = None
     if any(p.type_ids is not None for p in payloads):
         type_ids = np.concatenate(
-            [p.type_ids if p.type_ids is not None else np.zeros(len(p.ids), np.int8)
-             for p in payloads]
+            [
+                p.type_ids if p.type_ids is not None else np.zeros(len(p.ids), np.int8)
+                for p in payloads
+            ]
         )
     return ipc.RunBatch(batch_id, ids, lengths, type_ids)

@@ -21,6 +21,9 @@ from server.errors import Unavailable
 log = logging.getLogger("server.encoders.pool")
 
 WATCH_INTERVAL_S = 1.0
+
+# The worker process's entry point (tests pass a torch-free one).
+WorkerMain = Callable[[socket.socket, WorkerSpec], None]
 JOIN_TIMEOUT_S = 5.0
 
 
@@ -36,9 +39,14 @@ class WorkerProcess:
     """A spawned worker and its socket; ``run`` sends a batch and awaits its outputs."""
 
     def __init__(
-        self, spec: WorkerSpec, index: int, on_exit: Callable[[WorkerProcess], None]
+        self,
+        spec: WorkerSpec,
+        index: int,
+        on_exit: Callable[[WorkerProcess], None],
+        target: WorkerMain = run_worker,
     ) -> None:
         self.spec = spec
+        self._target = target
         self.index = index
         self.in_flight = 0
         self.alive = False
@@ -59,7 +67,7 @@ class WorkerProcess:
         context = multiprocessing.get_context("spawn")
         ours, theirs = socket.socketpair()
         process = context.Process(
-            target=run_worker,
+            target=self._target,
             args=(theirs, self.spec),
             name=f"encoder-{self.spec.model}-{self.index}",
             daemon=True,
@@ -95,7 +103,10 @@ class WorkerProcess:
         ]
         log.info(
             "worker %d of %s ready (pid %s, loaded in %.1fs)",
-            self.index, self.spec.model, message.pid, message.load_seconds,
+            self.index,
+            self.spec.model,
+            message.pid,
+            message.load_seconds,
         )
         return message.description
 
@@ -142,8 +153,9 @@ class WorkerProcess:
             pass  # the worker is gone
         except Exception:
             # A message we cannot read: the stream is out of step, so this worker is unusable.
-            log.exception("worker %d of %s sent a bad message; killing it", self.index,
-                          self.spec.model)
+            log.exception(
+                "worker %d of %s sent a bad message; killing it", self.index, self.spec.model
+            )
             self._kill_now()
         await self._died()
 

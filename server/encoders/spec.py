@@ -55,6 +55,8 @@ class WorkerSpec:
     trust_remote_code: bool = False
     revision: str | None = None
     max_length: int | None = None  # configured override
+    log_level: str = "info"
+    log_format: str = "text"
 
 
 @dataclass(frozen=True)

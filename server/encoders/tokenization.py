@@ -158,6 +158,6 @@ class TextEncoder:
         what = "query and document together have" if pair else "has"
         return ContextLengthExceeded(
             f"{where} {what} {tokens} tokens, more than the {self.max_length} this model accepts; "
-            "shorten it or set \"truncate\": true",
+            'shorten it or set "truncate": true',
             param=param,
         )

@@ -39,12 +39,9 @@ def _configure_process(spec: WorkerSpec) -> None:
     _name_process(f"enc-{spec.model}")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format=f"%(asctime)s %(levelname)s %(name)s [worker {spec.model} pid={os.getpid()}] "
-        "%(message)s",
-    )
+    from server.logs import configure_logging
+
+    configure_logging(spec.log_level, spec.log_format)
 
 
 def _name_process(name: str) -> None:
@@ -67,8 +64,14 @@ def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
         ipc.send_blocking(sock, ipc.LoadFailed(f"{type(exc).__name__}: {exc}"))
         sys.exit(1)
     ipc.send_blocking(sock, ipc.Ready(os.getpid(), description, time.perf_counter() - started))
-    log.info("ready in %.1fs (%s threads)", time.perf_counter() - started, spec.threads)
-    _serve(sock, forward)
+    log.info(
+        "worker for %s ready in %.1fs (pid %d, %d threads)",
+        spec.model,
+        time.perf_counter() - started,
+        os.getpid(),
+        spec.threads,
+    )
+    _serve(sock, forward, spec.model)
     # Nothing left to flush but logs; skipping interpreter teardown (torch's takes seconds)
     # makes shutdown and restarts quick.
     logging.shutdown()
@@ -99,7 +102,7 @@ def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
     return forward, description
 
 
-def _serve(sock: socket.socket, forward: Forward) -> None:
+def _serve(sock: socket.socket, forward: Forward, model: str) -> None:
     while True:
         try:
             message = ipc.recv_blocking(sock)
@@ -114,7 +117,7 @@ def _serve(sock: socket.socket, forward: Forward) -> None:
             output = forward(message.ids, message.lengths, message.type_ids)
         except Exception as exc:
             # One bad batch (e.g. out of memory) fails alone; the model stays loaded.
-            log.exception("batch %d failed", message.batch_id)
+            log.exception("batch %d of %s failed", message.batch_id, model)
             reply: object = ipc.BatchFailed(message.batch_id, f"{type(exc).__name__}: {exc}")
         else:
             reply = ipc.BatchDone(message.batch_id, output, time.perf_counter() - started)

@@ -58,13 +58,14 @@ def make(
     wait_ms: float = 5,
     queue: int = 100,
     concurrency: int = 1,
+    prefetch: int = 0,
     observer: Recorder | None = None,
 ) -> DynamicBatcher[int, int]:
     options = BatchingOptions(
         max_batch_size=size, max_batch_tokens=tokens, max_wait_ms=wait_ms, max_queue=queue
     )
     batcher: DynamicBatcher[int, int] = DynamicBatcher(
-        runner, options, concurrency=concurrency, observer=observer
+        runner, options, concurrency=concurrency, prefetch=prefetch, observer=observer
     )
     batcher.start()
     return batcher
@@ -290,3 +291,34 @@ async def test_close_fails_queued_and_refuses_new_inputs() -> None:
             await task
     with pytest.raises(Unavailable):
         await batcher.submit([2], [2])
+
+
+async def test_busy_runner_lets_a_partial_batch_keep_filling() -> None:
+    runner = FakeRunner()
+    batcher = make(runner, size=4, wait_ms=0, prefetch=1)
+    held = await hold_runner(batcher, runner)
+    first = asyncio.create_task(batcher.submit([1], [2]))
+    await until(lambda: batcher.queued == 1)
+    await asyncio.sleep(0.02)
+    assert len(runner.batches) == 1  # partial: not sent ahead while the runner is busy
+    second = asyncio.create_task(batcher.submit([2], [2]))
+    await until(lambda: batcher.queued == 2)
+    runner.gate.set()
+    await asyncio.gather(held, first, second)
+    assert runner.batches[1] == [1, 2]  # one batch once the runner was free
+    await batcher.close()
+
+
+async def test_full_batch_is_sent_ahead_to_a_busy_runner() -> None:
+    runner = FakeRunner()
+    batcher = make(runner, size=2, wait_ms=1_000, prefetch=1)
+    held = await hold_runner(batcher, runner)
+    full = asyncio.create_task(batcher.submit([1, 2], [2, 2]))
+    await until(lambda: len(runner.batches) == 2)  # sent while the first still runs
+    later = asyncio.create_task(batcher.submit([3, 4], [2, 2]))
+    await asyncio.sleep(0.02)
+    assert len(runner.batches) == 2  # prefetch=1: no third batch in flight
+    runner.gate.set()
+    await asyncio.gather(held, full, later)
+    assert runner.batches[2] == [3, 4]
+    await batcher.close()

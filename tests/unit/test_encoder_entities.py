@@ -63,7 +63,10 @@ def test_none_lists_tokens_without_o(tokenizer: Tokenizer) -> None:
     text = "John Smith works at Acme"
     tags = ["O", "B-PER", "I-PER", "O", "O", "B-ORG", "I-ORG", "O"]
     assert run(tokenizer, text, tags, "none") == [
-        ("B-PER", "John"), ("I-PER", "Smith"), ("B-ORG", "Ac"), ("I-ORG", "me"),
+        ("B-PER", "John"),
+        ("I-PER", "Smith"),
+        ("B-ORG", "Ac"),
+        ("I-ORG", "me"),
     ]
 
 
@@ -87,6 +90,7 @@ def test_overlapping_windows_keep_the_longest(tokenizer: Tokenizer) -> None:
     encoding = tokenizer.encode(text)
     scores_a = scores_for(["O", "B-PER", "O", "O"])  # "John" only
     scores_b = scores_for(["O", "B-PER", "I-PER", "O"])  # "John Smith"
-    spans = entities(text, [encoding, encoding], [scores_a, scores_b], "simple", LABELS,
-                     Vocab(tokenizer))
+    spans = entities(
+        text, [encoding, encoding], [scores_a, scores_b], "simple", LABELS, Vocab(tokenizer)
+    )
     assert [(s.start, s.end) for s in spans] == [(0, 10)]

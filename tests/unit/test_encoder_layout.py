@@ -28,9 +28,15 @@ def test_plain_transformers_folder_has_no_layout(tmp_path: Path) -> None:
 
 
 def test_legacy_pooling_flags_and_normalize(tmp_path: Path) -> None:
-    write(tmp_path, [module("Transformer", ""), module("Pooling", "1_Pooling"),
-                     module("Normalize", "2_Normalize")],
-          {"1_Pooling": {"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": True}})
+    write(
+        tmp_path,
+        [
+            module("Transformer", ""),
+            module("Pooling", "1_Pooling"),
+            module("Normalize", "2_Normalize"),
+        ],
+        {"1_Pooling": {"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": True}},
+    )
     (tmp_path / "sentence_bert_config.json").write_text('{"max_seq_length": 128}')
     layout = read_layout(tmp_path)
     assert layout is not None
@@ -39,17 +45,29 @@ def test_legacy_pooling_flags_and_normalize(tmp_path: Path) -> None:
 
 
 def test_new_pooling_mode_and_dense(tmp_path: Path) -> None:
-    write(tmp_path, [module("Transformer", ""), module("Pooling", "1_Pooling"),
-                     module("Dense", "2_Dense")],
-          {"1_Pooling": {"pooling_mode": "lasttoken"},
-           "2_Dense": {"in_features": 4, "out_features": 2, "bias": False,
-                       "activation_function": "torch.nn.modules.linear.Identity"}})
+    write(
+        tmp_path,
+        [module("Transformer", ""), module("Pooling", "1_Pooling"), module("Dense", "2_Dense")],
+        {
+            "1_Pooling": {"pooling_mode": "lasttoken"},
+            "2_Dense": {
+                "in_features": 4,
+                "out_features": 2,
+                "bias": False,
+                "activation_function": "torch.nn.modules.linear.Identity",
+            },
+        },
+    )
     layout = read_layout(tmp_path)
     assert layout is not None
     assert layout.pooling.modes == ("lasttoken",) and not layout.pooling.normalize
     (dense,) = layout.pooling.dense
     assert (dense.in_features, dense.out_features, dense.bias, dense.activation) == (
-        4, 2, False, "Identity")
+        4,
+        2,
+        False,
+        "Identity",
+    )
 
 
 def test_unknown_module_is_refused(tmp_path: Path) -> None:

@@ -44,16 +44,18 @@ async def test_encode_adds_special_tokens_without_padding() -> None:
 async def test_too_long_input_names_the_counts() -> None:
     text = encoder(max_length=8)
     with pytest.raises(ContextLengthExceeded) as info:
-        await text.encode(["ok", "one two three four five six seven eight"], truncate=False,
-                          param="input")
+        await text.encode(
+            ["ok", "one two three four five six seven eight"], truncate=False, param="input"
+        )
     message = info.value.message
     assert "input[1]" in message and "10 tokens" in message and "8" in message
 
 
 async def test_truncation_keeps_the_limit_and_special_tokens() -> None:
     text = encoder(max_length=8)
-    (encoding,) = await text.encode(["one two three four five six seven eight"], truncate=True,
-                                    param="input")
+    (encoding,) = await text.encode(
+        ["one two three four five six seven eight"], truncate=True, param="input"
+    )
     assert len(encoding.ids) == 8 and encoding.ids[-1] == 102
 
 

@@ -28,20 +28,32 @@ def derived(tmp_path_factory: pytest.TempPathFactory) -> DerivedModels:
 def server_config(derived: DerivedModels) -> dict[str, Any]:
     minilm = str(minilm_dir())
     models: list[dict[str, Any]] = [
-        {"name": "minilm", "task": "embed", "source": minilm,
-         "batching": {"max_batch_size": 32, "max_wait_ms": 5}},
+        {
+            "name": "minilm",
+            "task": "embed",
+            "source": minilm,
+            "batching": {"max_batch_size": 32, "max_wait_ms": 5},
+        },
         {"name": "sentiment", "task": "classify", "source": str(derived.sentiment)},
         {"name": "topics", "task": "classify", "source": str(derived.topics)},
         {"name": "ner", "task": "ner", "source": str(derived.ner)},
         {"name": "reranker", "task": "rerank", "source": str(derived.cross_encoder)},
         # For the 429 and crash tests: one input per batch, and a queue that fills at once.
         # Long inputs (max_length 512) make its batches slow enough to be caught running.
-        {"name": "spare", "task": "embed", "source": minilm, "max_length": 512,
-         "batching": {"max_batch_size": 1, "max_wait_ms": 0, "max_queue": 2}},
+        {
+            "name": "spare",
+            "task": "embed",
+            "source": minilm,
+            "max_length": 512,
+            "batching": {"max_batch_size": 1, "max_wait_ms": 0, "max_queue": 2},
+        },
     ]
     for name, task in ((BUNDLED_CLASSIFY, "classify"), (BUNDLED_NER, "ner")):
         if bundled_available(name):
             models.append({"name": name, "task": task, "source": f"bundled:{name}"})
+    for model in models:
+        # Many workers share two cores here: one thread each avoids OpenMP stalls.
+        model["torch_threads"] = 1
     return {"models": models, "log_level": "info"}
 
 
@@ -89,4 +101,3 @@ TEXTS = [
     "  leading and trailing spaces  ",
     "Hyphenated-words, e-mail a.b@example.com and https://x.org/a?b=c (URLs).",
 ]
-

@@ -35,8 +35,9 @@ class DerivedModels:
     cross_encoder: Path  # sequence classification with one label
 
 
-def _derive(source: Path, target: Path, cls: type, labels: tuple[str, ...], seed: int,
-            **config: object) -> Path:
+def _derive(
+    source: Path, target: Path, cls: type, labels: tuple[str, ...], seed: int, **config: object
+) -> Path:
     import torch
     from transformers import AutoTokenizer
 
@@ -63,11 +64,19 @@ def build_derived(root: Path) -> DerivedModels:
 
     source = minilm_dir()
     return DerivedModels(
-        sentiment=_derive(source, root / "sentiment", BertForSequenceClassification,
-                          SENTIMENT_LABELS, 1),
-        topics=_derive(source, root / "topics", BertForSequenceClassification, TOPIC_LABELS, 2,
-                       problem_type="multi_label_classification"),
+        sentiment=_derive(
+            source, root / "sentiment", BertForSequenceClassification, SENTIMENT_LABELS, 1
+        ),
+        topics=_derive(
+            source,
+            root / "topics",
+            BertForSequenceClassification,
+            TOPIC_LABELS,
+            2,
+            problem_type="multi_label_classification",
+        ),
         ner=_derive(source, root / "ner", BertForTokenClassification, NER_LABELS, 3),
-        cross_encoder=_derive(source, root / "cross-encoder", BertForSequenceClassification,
-                              ("score",), 4),
+        cross_encoder=_derive(
+            source, root / "cross-encoder", BertForSequenceClassification, ("score",), 4
+        ),
     )

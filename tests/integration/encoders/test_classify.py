@@ -8,7 +8,7 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.integration.encoders.conftest import BUNDLED_CLASSIFY, TEXTS, bundled_available
+from tests.integration.encoders.conftest import BUNDLED_CLASSIFY, TEXTS
 from tests.integration.encoders.models import DerivedModels
 from tests.support.server import MODELS_DIR
 
@@ -32,15 +32,17 @@ def reference_scores(path: Path, texts: list[str]) -> tuple[np.ndarray, list[str
     return np.array(rows), labels
 
 
-def classify_cases(derived: DerivedModels) -> list[tuple[str, Path]]:
+def classify_cases(derived: DerivedModels, served: dict[str, str]) -> list[tuple[str, Path]]:
     cases = [("sentiment", derived.sentiment), ("topics", derived.topics)]
-    if bundled_available(BUNDLED_CLASSIFY):
+    if BUNDLED_CLASSIFY in served:
         cases.append((BUNDLED_CLASSIFY, MODELS_DIR / BUNDLED_CLASSIFY))
     return cases
 
 
-def test_probabilities_match_transformers(http: httpx.Client, derived: DerivedModels) -> None:
-    for name, path in classify_cases(derived):
+def test_probabilities_match_transformers(
+    http: httpx.Client, derived: DerivedModels, served_models: dict[str, str]
+) -> None:
+    for name, path in classify_cases(derived, served_models):
         expected, labels = reference_scores(path, TEXTS)
         response = http.post("/v1/classify", json={"model": name, "input": TEXTS})
         assert response.status_code == 200, response.text

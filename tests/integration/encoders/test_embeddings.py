@@ -34,10 +34,12 @@ def client(encoder_server: ServerProcess) -> OpenAI:
 
 def decode(embeddings: list[Any]) -> np.ndarray:
     """Vectors from float lists, or from base64 strings (the SDK returns those as they came)."""
-    return np.array([
-        np.frombuffer(base64.b64decode(e), dtype="<f4") if isinstance(e, str) else e
-        for e in embeddings
-    ])
+    return np.array(
+        [
+            np.frombuffer(base64.b64decode(e), dtype="<f4") if isinstance(e, str) else e
+            for e in embeddings
+        ]
+    )
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -51,7 +53,9 @@ def test_vectors_match_sentence_transformers(
     client: OpenAI, reference: np.ndarray, encoding_format: str
 ) -> None:
     response = client.embeddings.create(
-        model="minilm", input=TEXTS, encoding_format=encoding_format  # type: ignore[arg-type]
+        model="minilm",
+        input=TEXTS,
+        encoding_format=encoding_format,  # type: ignore[arg-type]
     )
     assert [d.index for d in response.data] == list(range(len(TEXTS)))
     vectors = decode([d.embedding for d in response.data])
@@ -72,7 +76,9 @@ def test_dimensions_truncate_and_renormalise(
     client: OpenAI, reference: np.ndarray, encoding_format: str
 ) -> None:
     response = client.embeddings.create(
-        model="minilm", input=TEXTS, dimensions=128,
+        model="minilm",
+        input=TEXTS,
+        dimensions=128,
         encoding_format=encoding_format,  # type: ignore[arg-type]
     )
     vectors = decode([d.embedding for d in response.data])
@@ -122,8 +128,10 @@ def test_concurrent_requests_are_batched_and_match_sequential(
     async def concurrent() -> list[list[float]]:
         async with httpx.AsyncClient(base_url=encoder_server.base_url, timeout=120) as client:
             responses = await asyncio.gather(
-                *(client.post("/v1/embeddings", json={"model": "minilm", "input": t})
-                  for t in texts)
+                *(
+                    client.post("/v1/embeddings", json={"model": "minilm", "input": t})
+                    for t in texts
+                )
             )
         assert all(r.status_code == 200 for r in responses)
         return [r.json()["data"][0]["embedding"] for r in responses]
@@ -141,8 +149,12 @@ def test_concurrent_requests_are_batched_and_match_sequential(
     assert batches < 64, "64 concurrent requests ran one by one"
     # Padding inside a batch changes float rounding only.
     np.testing.assert_allclose(np.array(together), np.array(sequential), atol=1e-5)
-    for name in ("inference_queue_wait_seconds_count", "inference_batch_tokens_count",
-                 "inference_batch_padding_ratio_count", "inference_batch_inference_seconds_count"):
+    for name in (
+        "inference_queue_wait_seconds_count",
+        "inference_batch_tokens_count",
+        "inference_batch_padding_ratio_count",
+        "inference_batch_inference_seconds_count",
+    ):
         assert metric_value(after, name, **labels) > 0, name
     requests = metric_value(
         after, "inference_requests_total", endpoint="/v1/embeddings", status="200", **labels

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.encoders.conftest import BUNDLED_NER, TEXTS, bundled_available
+from tests.integration.encoders.conftest import BUNDLED_NER, TEXTS
 from tests.integration.encoders.models import DerivedModels
 from tests.support.server import MODELS_DIR
 
@@ -28,9 +28,9 @@ def pipeline_for(path: Path) -> Any:
     return pipeline("token-classification", model=str(path), device="cpu")
 
 
-def ner_cases(derived: DerivedModels) -> list[tuple[str, Path]]:
+def ner_cases(derived: DerivedModels, served: dict[str, str]) -> list[tuple[str, Path]]:
     cases = [("ner", derived.ner)]
-    if bundled_available(BUNDLED_NER):
+    if BUNDLED_NER in served:
         cases.append((BUNDLED_NER, MODELS_DIR / BUNDLED_NER))
     return cases
 
@@ -39,8 +39,12 @@ def expected_entities(pipe: Any, text: str, strategy: str, **kwargs: Any) -> lis
     entities = pipe(text, aggregation_strategy=strategy, **kwargs)
     key = "entity" if strategy == "none" else "entity_group"
     return [
-        {"entity_group": e[key], "start": int(e["start"]), "end": int(e["end"]),
-         "score": float(e["score"])}
+        {
+            "entity_group": e[key],
+            "start": int(e["start"]),
+            "end": int(e["end"]),
+            "score": float(e["score"]),
+        }
         for e in entities
     ]
 
@@ -55,9 +59,9 @@ def assert_same(got: list[dict[str, Any]], expected: list[dict[str, Any]], text:
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_entities_match_the_pipeline(
-    http: httpx.Client, derived: DerivedModels, strategy: str
+    http: httpx.Client, derived: DerivedModels, served_models: dict[str, str], strategy: str
 ) -> None:
-    for name, path in ner_cases(derived):
+    for name, path in ner_cases(derived, served_models):
         pipe = pipeline_for(path)
         response = http.post(
             "/v1/ner", json={"model": name, "input": TEXTS, "aggregation_strategy": strategy}

@@ -31,8 +31,12 @@ def test_cross_encoder_order_and_scores(http: httpx.Client, derived: DerivedMode
         expected = torch.sigmoid(model(**inputs).logits[:, 0]).numpy()
     response = http.post(
         "/v1/rerank",
-        json={"model": "reranker", "query": QUERY, "documents": DOCUMENTS,
-              "return_documents": True},
+        json={
+            "model": "reranker",
+            "query": QUERY,
+            "documents": DOCUMENTS,
+            "return_documents": True,
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 
 # About 480 tokens: the "spare" model accepts 512.
 LONG_INPUT = "The quick brown fox jumps over the lazy dog near the river bank. " * 34
+SHORT_INPUT = "The quick brown fox jumps over the lazy dog near the river bank. " * 4
 
 
 def worker_pid(server: ServerProcess, model: str) -> int:
@@ -36,10 +37,12 @@ def test_full_queue_gives_429_with_retry_after(
 ) -> None:
     async def burst() -> list[httpx.Response]:
         async with httpx.AsyncClient(base_url=encoder_server.base_url, timeout=120) as client:
-            return await asyncio.gather(*(
-                client.post("/v1/embeddings", json={"model": "spare", "input": LONG_INPUT})
-                for _ in range(16)
-            ))
+            return await asyncio.gather(
+                *(
+                    client.post("/v1/embeddings", json={"model": "spare", "input": LONG_INPUT})
+                    for _ in range(16)
+                )
+            )
 
     responses = asyncio.run(burst())
     rejected = [r for r in responses if r.status_code == 429]
@@ -51,8 +54,11 @@ def test_full_queue_gives_429_with_retry_after(
         assert error["type"] == "rate_limit_error" and error["code"] == "overloaded"
     metrics = http.get("/metrics").text
     assert metric_value(
-        metrics, "inference_rejected_requests_total",
-        model="spare", task="embed", reason="queue_full",
+        metrics,
+        "inference_rejected_requests_total",
+        model="spare",
+        task="embed",
+        reason="queue_full",
     ) >= len(rejected)
 
 
@@ -64,7 +70,9 @@ def test_sdk_retries_through_a_full_queue(
     client = OpenAI(base_url=f"{encoder_server.base_url}/v1", api_key="unused", max_retries=10)
 
     def embed(i: int) -> int:
-        response = client.embeddings.create(model="spare", input=f"{i} {LONG_INPUT}")
+        # Short inputs: the queue still fills (twelve arrive at once, four fit), and the
+        # retries, one second apart, find it drained.
+        response = client.embeddings.create(model="spare", input=f"{i} {SHORT_INPUT}")
         return len(response.data[0].embedding)
 
     with ThreadPoolExecutor(12) as pool:
