@@ -49,6 +49,13 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["info"] = info
         token = REQUEST_ID.set(request_id)
         status = 500
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self._record(scope, info, status, time.perf_counter() - start)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -58,13 +65,17 @@ class RequestContextMiddleware:
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)
+            # Count the request the moment its last byte is sent: a streaming response's
+            # handler returns only after its disconnect listener is torn down, by which time
+            # the client may already have read the metrics.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                record()
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            latency = time.perf_counter() - start
             REQUEST_ID.reset(token)
-            self._record(scope, info, status, latency)
+            record()
 
     def _record(self, scope: Scope, info: RequestInfo, status: int, latency: float) -> None:
         path = scope.get("path", "")
