@@ -9,22 +9,44 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 import uvicorn
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from server.api.drain import Drain
+
 CONFIG_ERROR_EXIT_CODE = 2
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, minus re-raising SIGTERM after a graceful stop.
+    """uvicorn's server with a drain before shutdown, and without re-raising SIGTERM.
 
-    uvicorn re-raises the signal it caught once it has shut down, so the process would
-    die "by SIGTERM"; a drained, clean stop should exit 0 (and 3 after a fatal error).
+    The first SIGTERM/SIGINT begins the drain (new requests get 503, ``/ready`` 503); the
+    server shuts down once nothing is in flight or the drain times out. A second signal, or a
+    fatal error, skips what is left of the drain. uvicorn would re-raise the signal it caught
+    once it has shut down, so the process would die "by SIGTERM"; a clean stop exits 0 (and 3
+    after a fatal error).
     """
+
+    def __init__(self, config: uvicorn.Config, drain: Drain, fatal: Callable[[], bool]) -> None:
+        super().__init__(config)
+        self.drain = drain
+        self.fatal = fatal
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.drain.draining or self.fatal():
+            self.should_exit = True
+        else:
+            self.drain.begin()
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain.finished():
+            self.should_exit = True
+        return await super().on_tick(counter)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -73,11 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         port=settings.port,
         log_config=None,
         access_log=False,
-        timeout_graceful_shutdown=30,
+        # The drain has already waited for in-flight requests; this only bounds the close.
+        timeout_graceful_shutdown=5,
         loop="uvloop",
         http="httptools",
     )
-    server = _Server(config)
+    server = _Server(config, app.state.drain, lambda: app.state.fatal_error is not None)
     server.run()
     code: int = app.state.exit_code
     logging.getLogger("server").info("stopped with exit code %d", code)

@@ -17,7 +17,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from server.api.auth import ALWAYS_OPEN, ApiKeyMiddleware
+from server.api.drain import Drain, DrainMiddleware
 from server.api.errors import install_error_handlers
+from server.api.guard import RequestGuardMiddleware
 from server.api.middleware import RequestContextMiddleware
 from server.api.routes import health, models
 from server.metrics import Metrics
@@ -103,6 +105,7 @@ def create_app(
     app.state.metrics = metrics
     app.state.registry = ModelRegistry()
     app.state.fatal_error = None
+    app.state.drain = Drain(settings.drain_timeout_s)
     app.state.exit_code = 0
 
     def fail(reason: str) -> None:
@@ -119,7 +122,11 @@ def create_app(
     if keys:
         open_paths = ALWAYS_OPEN if settings.metrics_require_auth else ALWAYS_OPEN | {"/metrics"}
         app.add_middleware(ApiKeyMiddleware, keys=keys, open_paths=open_paths)
-    # Added last, so it runs first: even a 401 carries a request id and is logged.
+    # Each middleware added runs before the ones added earlier: request id and access log
+    # first (every answer carries an id and is logged), then the raw-request limits, then the
+    # drain (503 once shutting down), then the API key.
+    app.add_middleware(DrainMiddleware, drain=app.state.drain)
+    app.add_middleware(RequestGuardMiddleware, limits=settings.limits)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     for router in _routers():
         app.include_router(router)

@@ -28,6 +28,20 @@ class UnsupportedParameter(InvalidRequest):
         super().__init__(f"'{param}' {reason}", param=param, code="unsupported_parameter")
 
 
+class LimitExceeded(InvalidRequest):
+    """A request asks for more than a configured limit allows (400, naming the limit)."""
+
+    def __init__(
+        self, param: str, value: int, limit: int, limit_name: str, what: str | None = None
+    ):
+        super().__init__(
+            f"{what or repr(param)} is {value}, over this server's limit of {limit} "
+            f"(limits.{limit_name})",
+            param=param,
+            code="limit_exceeded",
+        )
+
+
 class ContextLengthExceeded(InvalidRequest):
     """Prompt plus requested tokens exceed the model's context (400)."""
 
@@ -61,6 +75,13 @@ class Unauthorized(ServerError):
 
 class PayloadTooLarge(ServerError):
     """Request body over the configured limit (413)."""
+
+
+class DeadlineExceeded(ServerError):
+    """The request's deadline passed before its work could start (504); nothing ran late."""
+
+    def __init__(self, message: str):
+        super().__init__(message, code="deadline_exceeded")
 
 
 class Overloaded(ServerError):

@@ -130,6 +130,29 @@ class EncoderModelConfig(_ModelBase):
 ModelConfig = Annotated[GenerateModelConfig | EncoderModelConfig, Field(discriminator="task")]
 
 
+class RequestLimits(_Strict):
+    """What one request may ask for; a request over a limit is refused before any work (400,
+    or 413 for the body) with a message naming the limit."""
+
+    max_body_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Request body size; larger bodies get 413."
+    )
+    max_header_count: int = Field(64, ge=8, description="Header fields per request.")
+    max_header_bytes: int = Field(16 * 1024, ge=1024, description="Total size of the headers.")
+    max_inputs: int = Field(
+        2048, ge=1, description="Inputs (texts, documents, prompts) in one request."
+    )
+    max_input_chars: int = Field(
+        1_000_000, ge=1, description="Characters in one input, message or prompt."
+    )
+    max_n: int = Field(16, ge=1, le=128, description="Choices per generation request (n).")
+    max_stop_sequences: int = Field(16, ge=1, description="Stop sequences per request.")
+    max_tokens: int = Field(
+        16384, ge=1, description="Tokens one generation may ask for (and the default cap)."
+    )
+    max_top_logprobs: int = Field(20, ge=0, description="Alternatives per token (top_logprobs).")
+
+
 class Settings(BaseSettings):
     """Everything the server needs to start; each field is also a CLI flag and an env var."""
 
@@ -167,6 +190,15 @@ class Settings(BaseSettings):
     )
     metrics_require_auth: bool = Field(
         False, description="Require an API key for /metrics too (/health and /ready never)."
+    )
+    limits: RequestLimits = Field(
+        default_factory=RequestLimits,  # type: ignore[arg-type]
+        description="Per-request limits (body, headers, inputs, n, tokens...).",
+    )
+    drain_timeout_s: float = Field(
+        30.0,
+        ge=0,
+        description="On SIGTERM: how long in-flight requests may finish (new ones get 503).",
     )
     models: list[ModelConfig] = Field(
         default_factory=list, description="The served models (see the YAML file for the shape)."

@@ -7,11 +7,10 @@ will route, so path tricks cannot reach a protected handler without a key.
 from __future__ import annotations
 
 import hmac
-import json
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.api.errors import error_body
+from server.api.errors import error_body, send_error
 
 ALWAYS_OPEN = frozenset({"/health", "/ready"})
 
@@ -46,23 +45,10 @@ class ApiKeyMiddleware:
         if self._authorized(scope):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            error_body(
-                "Missing or invalid API key (send 'Authorization: Bearer KEY')",
-                "authentication_error",
-                None,
-                "invalid_api_key",
-            )
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b"Bearer"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        body = error_body(
+            "Missing or invalid API key (send 'Authorization: Bearer KEY')",
+            "authentication_error",
+            None,
+            "invalid_api_key",
         )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 401, body, [(b"www-authenticate", b"Bearer")])

@@ -22,6 +22,7 @@ class RequestInfo:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     first_token_at: float | None = None
+    deadline: float | None = None  # time.monotonic() by which work must start (header)
 
 
 def request_info(request: Request) -> RequestInfo:

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from server.api.context import RequestInfo, request_info
 from server.metrics import Metrics
 from server.registry import ModelRegistry
-from server.settings import Settings
+from server.settings import RequestLimits, Settings
 
 
 async def _registry(request: Request) -> ModelRegistry:
@@ -31,6 +31,11 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
+async def _limits(request: Request) -> RequestLimits:
+    limits: RequestLimits = request.app.state.settings.limits
+    return limits
+
+
 async def _info(request: Request) -> RequestInfo:
     return request_info(request)
 
@@ -39,3 +44,4 @@ RegistryDep = Annotated[ModelRegistry, Depends(_registry)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 InfoDep = Annotated[RequestInfo, Depends(_info)]
+LimitsDep = Annotated[RequestLimits, Depends(_limits)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -9,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Send
 
 from server.errors import (
+    DeadlineExceeded,
     InvalidRequest,
     ModelNotFound,
     Overloaded,
@@ -30,12 +33,35 @@ ERROR_TABLE: tuple[tuple[type[ServerError], int, str], ...] = (
     (PayloadTooLarge, 413, "invalid_request_error"),
     (Overloaded, 429, "rate_limit_error"),
     (Unavailable, 503, "service_unavailable_error"),
+    (DeadlineExceeded, 504, "timeout_error"),
 )
 
 
 def error_body(message: str, type_: str, param: str | None, code: str | None) -> dict[str, Any]:
     """The OpenAI error shape."""
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Answer with an error body straight from ASGI middleware (before any routing)."""
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
 
 
 def status_and_type(exc: ServerError) -> tuple[int, str]:

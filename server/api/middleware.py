@@ -14,17 +14,40 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.context import REQUEST_ID, RequestInfo
+from server.api.errors import error_body, send_error
 from server.metrics import Metrics
 
 log = logging.getLogger("server.access")
 
 REQUEST_ID_HEADER = "x-request-id"
+# Optional: milliseconds from arrival within which the request's work must start; past it the
+# request is refused (504) instead of being run late.
+DEADLINE_HEADER = "x-request-deadline-ms"
+MAX_DEADLINE_MS = 24 * 3600 * 1000
 # A client-supplied id is reused only if it is a sane token (it goes into logs and headers).
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+def _deadline_budget(value: str) -> float | None:
+    """Seconds from a deadline header value (a positive whole number of ms); None if invalid."""
+    text = value.strip()
+    if not text.isdigit() or not 0 < int(text) <= MAX_DEADLINE_MS:
+        return None
+    return int(text) / 1000.0
+
+
+async def _bad_deadline(send: Send, request_id: str) -> None:
+    body = error_body(
+        f"X-Request-Deadline-Ms must be a whole number of milliseconds from 1 to {MAX_DEADLINE_MS}",
+        "invalid_request_error",
+        "X-Request-Deadline-Ms",
+        None,
+    )
+    await send_error(send, 400, body, [(b"x-request-id", request_id.encode())])
 
 
 class RequestContextMiddleware:
@@ -39,13 +62,21 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         supplied = ""
+        deadline_ms: str | None = None
         for key, value in scope.get("headers", []):
             if key == b"x-request-id":
                 supplied = value.decode("latin-1")
-                break
+            elif key == b"x-request-deadline-ms":
+                deadline_ms = value.decode("latin-1")
         request_id = supplied if _SAFE_ID.match(supplied) else new_request_id()
         start = time.perf_counter()
         info = RequestInfo(request_id=request_id, started_at=start)
+        if deadline_ms is not None:
+            budget = _deadline_budget(deadline_ms)
+            if budget is None:
+                await _bad_deadline(send, request_id)
+                return
+            info.deadline = time.monotonic() + budget
         scope.setdefault("state", {})["info"] = info
         token = REQUEST_ID.set(request_id)
         status = 500

@@ -14,16 +14,18 @@ whole scheduling logic is tested with a fake one.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Generic, Protocol, TypeVar
 
 from server.batching.policy import padded_tokens, select_batch
 from server.errors import InvalidRequest, Overloaded, Unavailable
+from server.scheduling import QueueOrder, deadline_exceeded
 from server.settings import BatchingOptions
 
 log = logging.getLogger("server.batching")
@@ -66,9 +68,11 @@ class NullObserver:
 
 @dataclass(eq=False, slots=True)
 class _Call:
-    """One ``submit()``: counts its inputs still queued, for the waiting/running gauges."""
+    """One ``submit()``: counts its inputs still queued, for the waiting/running gauges, and
+    is ``started`` once none is."""
 
     queued: int
+    started: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(eq=False, slots=True)
@@ -78,6 +82,43 @@ class _Item:
     future: asyncio.Future[Any]
     enqueued: float
     call: _Call = field(repr=False)
+    priority: int = 0
+
+
+class _PendingQueue:
+    """Queued inputs: by priority (lower first), then FIFO; O(1) removal of any input."""
+
+    def __init__(self) -> None:
+        self._levels: dict[int, dict[_Item, None]] = {}
+        self._order: list[int] = []  # the priorities present, sorted
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __contains__(self, item: _Item) -> bool:
+        level = self._levels.get(item.priority)
+        return level is not None and item in level
+
+    def __iter__(self) -> Iterator[_Item]:
+        for priority in self._order:
+            yield from self._levels[priority]
+
+    def add(self, item: _Item) -> None:
+        level = self._levels.get(item.priority)
+        if level is None:
+            level = self._levels[item.priority] = {}
+            bisect.insort(self._order, item.priority)
+        level[item] = None
+        self._size += 1
+
+    def remove(self, item: _Item) -> None:
+        level = self._levels[item.priority]
+        del level[item]
+        self._size -= 1
+        if not level:
+            del self._levels[item.priority]
+            self._order.remove(item.priority)
 
 
 class DynamicBatcher(Generic[P, R]):
@@ -108,8 +149,7 @@ class DynamicBatcher(Generic[P, R]):
         self._runners = concurrency
         self._max_in_flight = concurrency * (1 + prefetch)
         self._in_flight = 0
-        # Insertion-ordered: FIFO with O(1) removal of a cancelled input.
-        self._pending: dict[_Item, None] = {}
+        self._pending = _PendingQueue()
         self._pending_tokens = 0
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
@@ -152,7 +192,7 @@ class DynamicBatcher(Generic[P, R]):
         await asyncio.gather(*tasks, return_exceptions=True)
         for item in list(self._pending):
             self._fail(item, Unavailable("the model is shutting down"))
-        self._pending.clear()
+        self._pending = _PendingQueue()
         self._pending_tokens = 0
 
     def _scheduler_done(self, task: asyncio.Task[None]) -> None:
@@ -165,13 +205,18 @@ class DynamicBatcher(Generic[P, R]):
 
     # -- submitting ---------------------------------------------------------------------------
 
-    async def submit(self, payloads: Sequence[P], lengths: Sequence[int]) -> list[R]:
+    async def submit(
+        self, payloads: Sequence[P], lengths: Sequence[int], order: QueueOrder | None = None
+    ) -> list[R]:
         """Run every payload (of the given token lengths); results in the same order.
 
+        ``order`` places the inputs in the queue (priority) and bounds their wait (deadline).
         Raises ``Overloaded`` when the queue cannot take them all, ``Unavailable`` when
-        closed, and whatever the runner raised for a batch holding one of them. Cancelling
-        the caller drops its inputs that have not started running.
+        closed, ``DeadlineExceeded`` when some had not started by the deadline, and whatever
+        the runner raised for a batch holding one of them. Cancelling the caller drops its
+        inputs that have not started running.
         """
+        order = order or QueueOrder()
         n = len(payloads)
         if n == 0:
             return []
@@ -189,18 +234,26 @@ class DynamicBatcher(Generic[P, R]):
         now = time.monotonic()
         call = _Call(queued=n)
         items = [
-            _Item(length, payload, loop.create_future(), now, call)
+            _Item(length, payload, loop.create_future(), now, call, order.priority)
             for payload, length in zip(payloads, lengths, strict=True)
         ]
         was_empty = not self._pending
         for item in items:
-            self._pending[item] = None
+            self._pending.add(item)
             self._pending_tokens += item.length
         self._waiting_calls += 1
         # Wake the scheduler only when it has something to do: first input, or a full batch.
         if was_empty or self._is_full():
             self._wake.set()
         try:
+            remaining = order.remaining()
+            if remaining is not None:
+                try:
+                    async with asyncio.timeout(remaining):
+                        await call.started.wait()
+                except TimeoutError:
+                    self._observer.on_rejected("deadline")
+                    raise deadline_exceeded("queue") from None
             return [await item.future for item in items]
         finally:
             self._forget(call, items)
@@ -212,7 +265,7 @@ class DynamicBatcher(Generic[P, R]):
             self._running_calls -= 1
         for item in items:
             if item in self._pending:
-                del self._pending[item]
+                self._pending.remove(item)
                 self._pending_tokens -= item.length
             if not item.future.done():
                 item.future.cancel()
@@ -265,12 +318,13 @@ class DynamicBatcher(Generic[P, R]):
         batch = [window[i] for i in chosen]
         now = time.monotonic()
         for item in batch:
-            del self._pending[item]
+            self._pending.remove(item)
             self._pending_tokens -= item.length
             item.call.queued -= 1
             if item.call.queued == 0:
                 self._waiting_calls -= 1
                 self._running_calls += 1
+                item.call.started.set()
             self._observer.on_queue_wait(now - item.enqueued)
         batch_lengths = [item.length for item in batch]
         self._observer.on_batch(len(batch), padded_tokens(batch_lengths), sum(batch_lengths))

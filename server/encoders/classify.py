@@ -14,6 +14,7 @@ from server.protocol.classify import (
     LabelScore,
 )
 from server.protocol.embeddings import Usage
+from server.scheduling import QueueOrder
 
 
 def _classification(
@@ -25,7 +26,9 @@ def _classification(
     return Classification(index=index, label=ranked[0].label, score=ranked[0].score, labels=ranked)
 
 
-async def classify(model: EncoderModel, request: ClassifyRequest) -> ClassifyResponse:
+async def classify(
+    model: EncoderModel, request: ClassifyRequest, order: QueueOrder
+) -> ClassifyResponse:
     """Softmax (single-label) or sigmoid (multi-label) scores, best label first."""
     model.require(Endpoint.CLASSIFY)
     texts = as_texts(request.input, "input")
@@ -33,7 +36,7 @@ async def classify(model: EncoderModel, request: ClassifyRequest) -> ClassifyRes
         texts, truncate=model.truncate(request.truncate), param="input"
     )
     features = [model.text.features(encoding) for encoding in encodings]
-    outputs = await model.run(features)
+    outputs = await model.run(features, order)
     labels = model.description.labels
     top_k = min(request.top_k or len(labels), len(labels))
     tokens = sum(len(f) for f in features)

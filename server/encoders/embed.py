@@ -13,6 +13,7 @@ from server.encoders.tasks import Endpoint
 from server.encoders.tokenization import Features
 from server.errors import InvalidRequest
 from server.protocol.embeddings import EmbeddingInput, EmbeddingRequest
+from server.scheduling import QueueOrder
 
 
 def _token_lists(raw: EmbeddingInput) -> list[list[int]] | None:
@@ -47,7 +48,9 @@ def _vectors(outputs: list[np.ndarray], dimensions: int | None) -> np.ndarray:
     return vectors.astype(np.float32, copy=False)
 
 
-async def embed(model: EncoderModel, request: EmbeddingRequest) -> dict[str, Any]:
+async def embed(
+    model: EncoderModel, request: EmbeddingRequest, order: QueueOrder
+) -> dict[str, Any]:
     """The response body as a plain dict (serialized by the route without re-validation)."""
     model.require(Endpoint.EMBEDDINGS)
     size = model.description.output_dim
@@ -57,7 +60,7 @@ async def embed(model: EncoderModel, request: EmbeddingRequest) -> dict[str, Any
             param="dimensions",
         )
     features = await _features(model, request)
-    vectors = _vectors(await model.run(features), request.dimensions)
+    vectors = _vectors(await model.run(features, order), request.dimensions)
     if request.encoding_format == "base64":
         data: list[Any] = [base64.b64encode(v.astype("<f4").tobytes()).decode() for v in vectors]
     else:

@@ -17,6 +17,7 @@ from server.encoders.tokenization import Features, TextEncoder
 from server.errors import Unavailable, WrongTask
 from server.metrics import Metrics
 from server.registry import now
+from server.scheduling import QueueOrder
 from server.settings import EncoderModelConfig, Settings
 from server.sources import resolve_source
 
@@ -177,8 +178,10 @@ class EncoderModel:
         """Whether to cut long inputs: the request decides, else the model config."""
         return self.config.truncate if requested is None else requested
 
-    async def run(self, features: Sequence[Features]) -> list[np.ndarray]:
-        """Outputs for each input, through the batcher and the workers."""
+    async def run(
+        self, features: Sequence[Features], order: QueueOrder | None = None
+    ) -> list[np.ndarray]:
+        """Outputs for each input, through the batcher (queued by ``order``) and the workers."""
         if self._batcher is None:
             raise Unavailable(f"model '{self.name}' is still loading")
-        return await self._batcher.submit(features, [len(f) for f in features])
+        return await self._batcher.submit(features, [len(f) for f in features], order)

@@ -8,16 +8,17 @@ from server.encoders.model import EncoderModel
 from server.encoders.tasks import Endpoint
 from server.protocol.embeddings import Usage
 from server.protocol.ner import Entity, NerRequest, NerResponse, NerResult
+from server.scheduling import QueueOrder
 
 
-async def ner(model: EncoderModel, request: NerRequest) -> NerResponse:
+async def ner(model: EncoderModel, request: NerRequest, order: QueueOrder) -> NerResponse:
     """Entities per text; a text longer than the model's limit runs as overlapping windows."""
     model.require(Endpoint.NER)
     texts = as_texts(request.input, "input")
     text_encoder = model.text
     windows = await text_encoder.windows(texts)
     features = [text_encoder.features(w) for text_windows in windows for w in text_windows]
-    outputs = await model.run(features)
+    outputs = await model.run(features, order)
     labels = model.description.labels
     results = []
     position = 0

@@ -12,29 +12,30 @@ from server.encoders.tokenization import Features
 from server.errors import InvalidRequest
 from server.protocol.embeddings import Usage
 from server.protocol.rerank import RerankDocument, RerankRequest, RerankResponse, RerankResult
+from server.scheduling import QueueOrder
 
 
 async def _cross_encoder(
-    model: EncoderModel, query: str, documents: list[str], truncate: bool
+    model: EncoderModel, query: str, documents: list[str], truncate: bool, order: QueueOrder
 ) -> tuple[np.ndarray, list[Features]]:
     encodings = await model.text.encode_pairs(query, documents, truncate=truncate)
     features = [model.text.features(encoding, pair=True) for encoding in encodings]
-    outputs = await model.run(features)
+    outputs = await model.run(features, order)
     return np.array([float(output[0]) for output in outputs]), features
 
 
 async def _cosine(
-    model: EncoderModel, query: str, documents: list[str], truncate: bool
+    model: EncoderModel, query: str, documents: list[str], truncate: bool, order: QueueOrder
 ) -> tuple[np.ndarray, list[Features]]:
     encodings = await model.text.encode([query], truncate=truncate, param="query")
     encodings += await model.text.encode(documents, truncate=truncate, param="documents")
     features = [model.text.features(encoding) for encoding in encodings]
-    vectors = np.stack(await model.run(features)).astype(np.float64)
+    vectors = np.stack(await model.run(features, order)).astype(np.float64)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
     return vectors[1:] @ vectors[0], features
 
 
-async def rerank(model: EncoderModel, request: RerankRequest) -> RerankResponse:
+async def rerank(model: EncoderModel, request: RerankRequest, order: QueueOrder) -> RerankResponse:
     """Documents sorted by relevance to the query, best first."""
     model.require(Endpoint.RERANK)
     if not request.query:
@@ -42,16 +43,16 @@ async def rerank(model: EncoderModel, request: RerankRequest) -> RerankResponse:
     documents = as_texts(request.documents, "documents")
     truncate = model.truncate(request.truncate)
     score = _cross_encoder if model.description.head is Head.SEQUENCE else _cosine
-    scores, features = await score(model, request.query, documents, truncate)
+    scores, features = await score(model, request.query, documents, truncate, order)
     # Stable: equal scores keep the caller's order.
-    order = np.argsort(-scores, kind="stable")[: request.top_n or len(documents)]
+    ranking = np.argsort(-scores, kind="stable")[: request.top_n or len(documents)]
     results = [
         RerankResult(
             index=int(i),
             relevance_score=float(scores[i]),
             document=RerankDocument(text=documents[i]) if request.return_documents else None,
         )
-        for i in order
+        for i in ranking
     ]
     tokens = sum(len(f) for f in features)
     return RerankResponse(

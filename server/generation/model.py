@@ -85,6 +85,8 @@ class GenerationModel:
             PromptBuilder(tokenizer, template),
             self.metrics,
             max_in_flight=max_seqs + self.config.max_queue,
+            max_output_tokens=self._settings.limits.max_tokens,
+            priority_scheduling=self.config.engine.enable_priority_scheduling,
         )
         log.info("%s: ready", self.name)
 

@@ -20,7 +20,6 @@ _UNSUPPORTED = (
     "suffix",
     "reasoning_effort",
 )
-MAX_STOP_SEQUENCES = 16
 
 
 def refuse_unsupported(request: SamplingFields) -> None:
@@ -44,17 +43,15 @@ def _stop(request: SamplingFields) -> tuple[str, ...]:
     if stop is None:
         return ()
     items = (stop,) if isinstance(stop, str) else tuple(stop)
-    if len(items) > MAX_STOP_SEQUENCES:
-        raise InvalidRequest(f"at most {MAX_STOP_SEQUENCES} stop sequences", param="stop")
     if any(not s for s in items):
         raise InvalidRequest("stop sequences must not be empty", param="stop")
     return items
 
 
 def max_tokens_for(
-    requested: int | None, prompt_tokens: int, max_model_len: int, param: str
+    requested: int | None, prompt_tokens: int, max_model_len: int, param: str, cap: int
 ) -> int:
-    """The output budget: the request's, or all the context the prompt leaves.
+    """The output budget: the request's, or all the context the prompt leaves up to ``cap``.
 
     Raises ``ContextLengthExceeded`` with the numbers when they do not fit.
     """
@@ -66,7 +63,7 @@ def max_tokens_for(
             param=param,
         )
     if requested is None:
-        return room
+        return min(room, cap)
     if requested > room:
         raise ContextLengthExceeded(
             f"This model's maximum context length is {max_model_len} tokens. However, you "
@@ -99,13 +96,15 @@ def _common(request: SamplingFields, max_tokens: int, logprobs: int | None) -> S
         json_schema=schema,
         json_object=bool(fmt and fmt.type == "json_object"),
         ignore_eos=request.ignore_eos,
+        priority=request.priority,
     )
 
 
 def chat_spec(
-    request: ChatCompletionRequest, prompt_tokens: int, max_model_len: int
+    request: ChatCompletionRequest, prompt_tokens: int, max_model_len: int, cap: int
 ) -> SamplingSpec:
-    """Sampling for a chat request whose prompt has ``prompt_tokens`` tokens."""
+    """Sampling for a chat request whose prompt has ``prompt_tokens`` tokens; ``cap`` bounds
+    the output when the request sets no maximum."""
     refuse_unsupported(request)
     if (
         request.max_tokens is not None
@@ -119,13 +118,13 @@ def chat_spec(
     if request.top_logprobs is not None and not request.logprobs:
         raise InvalidRequest("top_logprobs requires logprobs to be true", param="top_logprobs")
     requested = request.max_completion_tokens or request.max_tokens
-    budget = max_tokens_for(requested, prompt_tokens, max_model_len, "messages")
+    budget = max_tokens_for(requested, prompt_tokens, max_model_len, "messages", cap)
     logprobs = (request.top_logprobs or 0) if request.logprobs else None
     return _common(request, budget, logprobs)
 
 
 def completion_spec(
-    request: CompletionRequest, prompt_tokens: int, max_model_len: int
+    request: CompletionRequest, prompt_tokens: int, max_model_len: int, cap: int
 ) -> SamplingSpec:
     """Sampling for one prompt of a completion request."""
     refuse_unsupported(request)
@@ -133,5 +132,5 @@ def completion_spec(
         raise UnsupportedParameter("echo", "together with logprobs is not supported")
     # OpenAI's completions default is 16 tokens, unlike chat.
     requested = 16 if request.max_tokens is None else request.max_tokens
-    budget = max_tokens_for(requested, prompt_tokens, max_model_len, "prompt")
+    budget = max_tokens_for(requested, prompt_tokens, max_model_len, "prompt", cap)
     return _common(request, budget, request.logprobs)

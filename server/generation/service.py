@@ -11,13 +11,14 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from server.api.context import RequestInfo
 from server.errors import InvalidRequest, Overloaded
 from server.generation.params import chat_spec, completion_spec
 from server.generation.prompts import PromptBuilder
 from server.generation.responses import chat_logprobs, completion_logprobs, usage
-from server.generation.streams import merge
+from server.generation.streams import merge, started
 from server.generation.types import ChoiceDelta, GenerationEngine, SamplingSpec, TokenInfo
 from server.metrics import Metrics
 from server.protocol.generation import (
@@ -33,8 +34,10 @@ from server.protocol.generation import (
     CompletionRequest,
 )
 from server.registry import now
+from server.scheduling import deadline_exceeded
 
 MAX_PROMPTS = 64
+T = TypeVar("T")
 
 ChatResult = ChatCompletion | AsyncIterator[ChatCompletionChunk]
 CompletionResult = Completion | AsyncIterator[Completion]
@@ -92,20 +95,42 @@ class GenerationService:
         prompts: PromptBuilder,
         metrics: Metrics,
         max_in_flight: int,
+        *,
+        max_output_tokens: int = 16384,
+        priority_scheduling: bool = False,
     ) -> None:
         self.name = name
         self.engine = engine
         self.prompts = prompts
         self.metrics = metrics
         self.max_in_flight = max_in_flight
+        self.max_output_tokens = max_output_tokens
+        self.priority_scheduling = priority_scheduling
         self.in_flight = 0
 
     # --- admission ------------------------------------------------------------------------
 
-    def _admit(self, info: RequestInfo) -> None:
+    def _admit(self, priority: int) -> None:
+        if priority != 0 and not self.priority_scheduling:
+            raise InvalidRequest(
+                f"model '{self.name}' schedules first come, first served: 'priority' needs "
+                "engine.enable_priority_scheduling in its config",
+                param="priority",
+            )
         if self.in_flight >= self.max_in_flight:
             self.metrics.rejected.labels(self.name, "generate", "queue_full").inc()
             raise Overloaded(f"model '{self.name}' has too many requests in flight; retry later")
+
+    async def _started(
+        self, stream: AsyncGenerator[T, None], info: RequestInfo
+    ) -> AsyncGenerator[T, None]:
+        """``stream`` once the engine has produced its first output, by the deadline if any."""
+        remaining = None if info.deadline is None else max(0.0, info.deadline - time.monotonic())
+        try:
+            return await started(stream, remaining)
+        except TimeoutError:
+            self.metrics.rejected.labels(self.name, "generate", "deadline").inc()
+            raise deadline_exceeded("engine queue") from None
 
     async def _run(
         self, request_id: str, ids: list[int], spec: SamplingSpec, clock: _TokenClock
@@ -126,7 +151,7 @@ class GenerationService:
 
     async def chat(self, request: ChatCompletionRequest, info: RequestInfo) -> ChatResult:
         """A full completion, or an iterator of chunks when ``request.stream``."""
-        self._admit(info)
+        self._admit(request.priority)
         ids = await asyncio.to_thread(
             self.prompts.chat,
             request.messages,
@@ -134,9 +159,10 @@ class GenerationService:
             continue_final_message=request.continue_final_message,
             template_kwargs=request.chat_template_kwargs,
         )
-        spec = chat_spec(request, len(ids), self.engine.max_model_len)
+        spec = chat_spec(request, len(ids), self.engine.max_model_len, self.max_output_tokens)
         info.prompt_tokens = len(ids)
-        deltas = self._run(info.request_id, ids, spec, _TokenClock(info, self.metrics))
+        run = self._run(info.request_id, ids, spec, _TokenClock(info, self.metrics))
+        deltas = await self._started(run, info)
         if request.stream:
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
             return self._chat_chunks(deltas, request, info, include_usage)
@@ -223,9 +249,10 @@ class GenerationService:
 
     async def complete(self, request: CompletionRequest, info: RequestInfo) -> CompletionResult:
         """A full completion, or an iterator of chunks when ``request.stream``."""
-        self._admit(info)
+        self._admit(request.priority)
         prompts = await asyncio.to_thread(self._prompt_ids, request)
-        specs = [completion_spec(request, len(ids), self.engine.max_model_len) for ids in prompts]
+        max_len, cap = self.engine.max_model_len, self.max_output_tokens
+        specs = [completion_spec(request, len(ids), max_len, cap) for ids in prompts]
         info.prompt_tokens = sum(len(ids) for ids in prompts)
         clock = _TokenClock(info, self.metrics)
         rid = info.request_id
@@ -235,11 +262,12 @@ class GenerationService:
         ]
         echoes = [self.prompts.decode(ids) if request.echo else "" for ids in prompts]
         n = request.n
+        merged = await self._started(merge(runs), info)
         if request.stream:
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
-            return self._completion_chunks(runs, echoes, request, info, include_usage)
+            return self._completion_chunks(merged, echoes, request, info, include_usage)
         choices = [_Choice() for _ in range(len(prompts) * n)]
-        async with aclosing(merge(runs)) as merged:
+        async with aclosing(merged):
             async for prompt_index, step in merged:
                 for delta in step:
                     choices[prompt_index * n + delta.index].add(delta)
@@ -265,7 +293,7 @@ class GenerationService:
 
     async def _completion_chunks(
         self,
-        runs: list[AsyncGenerator[list[ChoiceDelta], None]],
+        merged: AsyncGenerator[tuple[int, list[ChoiceDelta]], None],
         echoes: list[str],
         request: CompletionRequest,
         info: RequestInfo,
@@ -274,9 +302,9 @@ class GenerationService:
         created = now()
         chunk_id = f"cmpl-{info.request_id}"
         n = request.n
-        offsets = [len(echoes[i // n]) for i in range(len(runs) * n)]
-        pending_echo = [bool(echoes[i // n]) for i in range(len(runs) * n)]
-        async with aclosing(merge(runs)) as merged:
+        offsets = [len(echoes[i // n]) for i in range(len(echoes) * n)]
+        pending_echo = [bool(echoes[i // n]) for i in range(len(echoes) * n)]
+        async with aclosing(merged):
             async for prompt_index, step in merged:
                 for delta in step:
                     index = prompt_index * n + delta.index

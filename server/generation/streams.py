@@ -1,4 +1,4 @@
-"""Merging several async streams (one per prompt) into one, in arrival order."""
+"""Async streams of engine output: merged (one per prompt), and started before answering."""
 
 from __future__ import annotations
 
@@ -54,3 +54,35 @@ async def merge(streams: list[AsyncGenerator[T, None]]) -> AsyncGenerator[tuple[
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def started(
+    stream: AsyncGenerator[T, None], timeout: float | None
+) -> AsyncGenerator[T, None]:
+    """``stream``, once its first item has arrived (within ``timeout`` seconds if given).
+
+    Waiting here, before the response begins, turns what fails before any output (a full
+    engine, a bad grammar, a passed deadline: ``TimeoutError``) into an HTTP error rather than
+    an error event in a stream that already answered 200. On failure ``stream`` is closed.
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            first = await anext(stream)
+    except StopAsyncIteration:
+        return _items([])
+    except BaseException:
+        await stream.aclose()
+        raise
+    return _then(first, stream)
+
+
+async def _then(first: T, rest: AsyncGenerator[T, None]) -> AsyncGenerator[T, None]:
+    async with aclosing(rest):
+        yield first
+        async for item in rest:
+            yield item
+
+
+async def _items(items: list[T]) -> AsyncGenerator[T, None]:
+    for item in items:
+        yield item

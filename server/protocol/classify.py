@@ -16,6 +16,12 @@ class ClassifyRequest(BaseModel):
     input: str | list[str]
     top_k: int | None = Field(None, ge=1, description="Labels listed per input (default: all).")
     truncate: bool | None = Field(None, description="Cut inputs longer than the model's limit.")
+    priority: int = Field(
+        0,
+        ge=-(2**31),
+        lt=2**31,
+        description="Queue order: lower runs earlier (default 0).",
+    )
 
 
 class LabelScore(BaseModel):

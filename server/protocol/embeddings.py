@@ -20,6 +20,12 @@ class EmbeddingRequest(BaseModel):
     dimensions: int | None = Field(None, ge=1, description="Truncate and re-normalise vectors.")
     user: str | None = None
     truncate: bool | None = Field(None, description="Cut inputs longer than the model's limit.")
+    priority: int = Field(
+        0,
+        ge=-(2**31),
+        lt=2**31,
+        description="Queue order: lower runs earlier (default 0).",
+    )
 
 
 class Embedding(BaseModel):

@@ -66,6 +66,12 @@ class SamplingFields(BaseModel):
     min_p: float | None = Field(None, ge=0.0, le=1.0)
     repetition_penalty: float | None = Field(None, gt=0.0, le=2.0)
     ignore_eos: bool = False
+    priority: int = Field(
+        0,
+        ge=-(2**31),
+        lt=2**31,
+        description="Lower runs earlier; needs the model's engine.enable_priority_scheduling.",
+    )
     # Accepted, not acted upon: informational only, they never change the output.
     user: str | None = None
     metadata: dict[str, str] | None = None
@@ -122,7 +128,7 @@ class ChatCompletionRequest(SamplingFields):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     logprobs: bool = False
-    top_logprobs: int | None = Field(None, ge=0, le=20)
+    top_logprobs: int | None = Field(None, ge=0)
     # vLLM-compatible chat-template controls.
     add_generation_prompt: bool = True
     continue_final_message: bool = False
@@ -131,7 +137,7 @@ class ChatCompletionRequest(SamplingFields):
 
 class CompletionRequest(SamplingFields):
     prompt: str | list[str] | list[int] | list[list[int]]
-    logprobs: int | None = Field(None, ge=0, le=20)
+    logprobs: int | None = Field(None, ge=0)
     echo: bool = False
 
 

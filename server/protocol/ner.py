@@ -19,6 +19,12 @@ class NerRequest(BaseModel):
     aggregation_strategy: AggregationStrategy = Field(
         "simple", description="How tokens become entities, as in Transformers' pipeline."
     )
+    priority: int = Field(
+        0,
+        ge=-(2**31),
+        lt=2**31,
+        description="Queue order: lower runs earlier (default 0).",
+    )
 
 
 class Entity(BaseModel):

@@ -16,6 +16,12 @@ class RerankRequest(BaseModel):
     top_n: int | None = Field(None, ge=1, description="Return only the best N documents.")
     return_documents: bool = False
     truncate: bool | None = Field(None, description="Cut inputs longer than the model's limit.")
+    priority: int = Field(
+        0,
+        ge=-(2**31),
+        lt=2**31,
+        description="Queue order: lower runs earlier (default 0).",
+    )
 
 
 class RerankDocument(BaseModel):

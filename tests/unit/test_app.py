@@ -8,49 +8,13 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from server.app import create_app
-from server.generation.model import GenerationModel
-from server.metrics import Metrics
-from server.settings import Settings, load_settings
-from tests.support.fakes import FakeEngine, FakeTokenizer
-
-MODEL = "fake-llm"
-
-
-class FakeGenerationModel(GenerationModel):
-    """The real GenerationModel with a fake engine and tokenizer (no vLLM)."""
-
-    def _load_tokenizer(self, path: str) -> FakeTokenizer:
-        return FakeTokenizer()
-
-
-def fake_factory(config, settings: Settings, metrics: Metrics):  # type: ignore[no-untyped-def]
-    return FakeGenerationModel(config, settings, metrics, engine=FakeEngine(max_model_len=64))
+from tests.support.app import MODEL, assert_openai_error, fake_client
 
 
 @pytest.fixture
 def client(tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    (tmp_path / "model").mkdir()
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        f"models:\n  - name: {MODEL}\n    task: generate\n    source: {tmp_path / 'model'}\n"
-    )
-    settings = load_settings(["--config", str(config)])
-    app = create_app(settings, model_factory=fake_factory, on_fatal=lambda: None)
-    with TestClient(app) as c:
-        for _ in range(100):
-            if c.get("/ready").status_code == 200:
-                break
+    with fake_client(tmp_path) as c:
         yield c
-
-
-def assert_openai_error(body: dict, param: str | None = None) -> None:  # type: ignore[type-arg]
-    err = body["error"]
-    assert set(err) == {"message", "type", "param", "code"}
-    assert isinstance(err["message"], str) and err["message"]
-    assert err["code"] is None or isinstance(err["code"], str)
-    if param is not None:
-        assert err["param"] == param
 
 
 def test_request_id_is_echoed_or_created(client: TestClient) -> None:
@@ -201,18 +165,9 @@ def test_tokenize_detokenize_round_trip(client: TestClient) -> None:
 
 @pytest.fixture
 def secured(tmp_path) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    (tmp_path / "model").mkdir()
     keys = tmp_path / "keys.txt"
     keys.write_text("file-key\n\n")
-    config = tmp_path / "c.yaml"
-    config.write_text(
-        f"api_keys: [inline-key]\napi_keys_file: {keys}\n"
-        f"models:\n  - name: {MODEL}\n    task: generate\n    source: {tmp_path / 'model'}\n"
-    )
-    app = create_app(
-        load_settings(["--config", str(config)]), model_factory=fake_factory, on_fatal=lambda: None
-    )
-    with TestClient(app) as c:
+    with fake_client(tmp_path, f"api_keys: [inline-key]\napi_keys_file: {keys}") as c:
         yield c
 
 

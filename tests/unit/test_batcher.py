@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import pytest
 
 from server.batching import DynamicBatcher, select_batch
-from server.errors import InvalidRequest, Overloaded, Unavailable
+from server.errors import DeadlineExceeded, InvalidRequest, Overloaded, Unavailable
+from server.scheduling import QueueOrder
 from server.settings import BatchingOptions
 
 
@@ -321,4 +322,40 @@ async def test_full_batch_is_sent_ahead_to_a_busy_runner() -> None:
     runner.gate.set()
     await asyncio.gather(held, full, later)
     assert runner.batches[2] == [3, 4]
+    await batcher.close()
+
+
+# -- priority and deadlines ----------------------------------------------------------------------
+
+
+async def test_lower_priority_value_runs_first() -> None:
+    runner = FakeRunner()
+    batcher = make(runner, size=1, wait_ms=0)
+    held = await hold_runner(batcher, runner)
+    late = asyncio.create_task(batcher.submit([1], [2], QueueOrder(priority=5)))
+    normal = asyncio.create_task(batcher.submit([2], [2]))
+    urgent = asyncio.create_task(batcher.submit([3], [2], QueueOrder(priority=-1)))
+    await until(lambda: batcher.queued == 3)
+    runner.gate.set()
+    await asyncio.gather(held, late, normal, urgent)
+    assert runner.batches[1:] == [[3], [2], [1]]
+    await batcher.close()
+
+
+async def test_input_past_its_deadline_is_refused_and_never_runs() -> None:
+    runner = FakeRunner()
+    observer = Recorder()
+    batcher = make(runner, size=8, wait_ms=0, observer=observer)
+    held = await hold_runner(batcher, runner)
+    order = QueueOrder(deadline=time.monotonic() + 0.05)
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded):
+        await batcher.submit([1, 2], [2, 2], order)
+    assert time.monotonic() - started < 1.0  # answered at the deadline, not when a slot frees
+    assert batcher.queued == 0 and observer.rejected == ["deadline"]
+    runner.gate.set()
+    await held
+    assert await batcher.submit([3], [2], QueueOrder(deadline=time.monotonic() + 5)) == [30]
+    assert all(p not in (1, 2) for batch in runner.batches for p in batch)
+    assert batcher.waiting_requests == 0 and batcher.running_requests == 0
     await batcher.close()

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from server.api.context import RequestInfo
-from server.errors import ContextLengthExceeded, Overloaded, UnsupportedParameter
+from server.errors import (
+    ContextLengthExceeded,
+    DeadlineExceeded,
+    InvalidRequest,
+    Overloaded,
+    UnsupportedParameter,
+)
 from server.generation.prompts import PromptBuilder
 from server.generation.service import GenerationService
 from server.metrics import Metrics
@@ -150,3 +158,43 @@ async def test_admission_refuses_beyond_max_in_flight() -> None:
     with pytest.raises(Overloaded):
         await service.chat(chat(max_tokens=5), info())
     await stream.aclose()  # type: ignore[union-attr]
+
+
+class FailingEngine(FakeEngine):
+    """Refuses every request when it is added, before any output (as vLLM does a bad grammar)."""
+
+    async def generate(self, request_id, prompt_token_ids, spec):  # type: ignore[no-untyped-def,override]
+        raise InvalidRequest("bad grammar", param="response_format")
+        yield  # an async generator, like the real engine
+
+
+async def test_a_stream_starts_only_after_the_first_output() -> None:
+    # The error comes from chat() itself (an HTTP error), not from inside a 200 stream.
+    service = make_service(FailingEngine())
+    with pytest.raises(InvalidRequest):
+        await service.chat(chat(max_tokens=3, stream=True), info())
+    with pytest.raises(InvalidRequest):
+        await service.complete(CompletionRequest(model=MODEL, prompt="a", stream=True), info())
+    assert service.in_flight == 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_deadline_passed_before_first_output_aborts_the_request(stream: bool) -> None:
+    engine = FakeEngine(step_delay=0.5)
+    service = make_service(engine)
+    late = info()
+    late.deadline = time.monotonic() + 0.05
+    with pytest.raises(DeadlineExceeded):
+        await service.chat(chat(max_tokens=4, stream=stream), late)
+    assert engine.aborted == ["rid"] and not engine.active and service.in_flight == 0
+
+
+async def test_deadline_met_lets_the_request_run_to_the_end() -> None:
+    engine = FakeEngine(step_delay=0.02)
+    service = make_service(engine)
+    timely = info()
+    timely.deadline = time.monotonic() + 0.5
+    request = CompletionRequest(model=MODEL, prompt="a", max_tokens=12, stream=True)
+    chunks = [c async for c in await service.complete(request, timely)]  # type: ignore[union-attr]
+    assert "".join(c.choices[0].text for c in chunks) == "".join(f" tok{i}" for i in range(12))
+    assert engine.aborted == []

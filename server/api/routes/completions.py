@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from server.api.context import RequestInfo
-from server.api.deps import InfoDep, RegistryDep
+from server.api.deps import InfoDep, LimitsDep, RegistryDep
+from server.api.limits import check_chat, check_completion
 from server.api.streaming import ClientDisconnected, sse_response, until_disconnected
 from server.generation.model import GenerationModel
 from server.protocol.generation import (
@@ -37,9 +38,14 @@ def _json(body: ChatCompletion | Completion) -> Response:
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def chat_completions(
-    body: ChatCompletionRequest, request: Request, registry: RegistryDep, info: InfoDep
+    body: ChatCompletionRequest,
+    request: Request,
+    registry: RegistryDep,
+    info: InfoDep,
+    limits: LimitsDep,
 ) -> Response:
     model = _model(registry, body.model, info, "/v1/chat/completions")
+    check_chat(body, limits)
     try:
         result = await until_disconnected(request, model.service.chat(body, info))
     except ClientDisconnected:
@@ -53,9 +59,14 @@ async def chat_completions(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def completions(
-    body: CompletionRequest, request: Request, registry: RegistryDep, info: InfoDep
+    body: CompletionRequest,
+    request: Request,
+    registry: RegistryDep,
+    info: InfoDep,
+    limits: LimitsDep,
 ) -> Response:
     model = _model(registry, body.model, info, "/v1/completions")
+    check_completion(body, limits)
     try:
         result = await until_disconnected(request, model.service.complete(body, info))
     except ClientDisconnected:

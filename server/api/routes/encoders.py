@@ -14,8 +14,9 @@ import pydantic_core
 from fastapi import APIRouter, Request, Response
 
 from server.api.context import RequestInfo
-from server.api.deps import InfoDep, RegistryDep
+from server.api.deps import InfoDep, LimitsDep, RegistryDep
 from server.api.disconnect import CLIENT_CLOSED_STATUS, ClientDisconnected, cancel_on_disconnect
+from server.api.limits import EncoderRequest, check_encoder
 from server.encoders.classify import classify
 from server.encoders.embed import embed
 from server.encoders.model import EncoderModel
@@ -27,6 +28,8 @@ from server.protocol.embeddings import EmbeddingRequest, EmbeddingResponse
 from server.protocol.ner import NerRequest, NerResponse
 from server.protocol.rerank import RerankRequest, RerankResponse
 from server.registry import ModelRegistry
+from server.scheduling import QueueOrder
+from server.settings import RequestLimits
 
 router = APIRouter(tags=["encoders"])
 
@@ -36,14 +39,20 @@ JSON = "application/json"
 Answer = ClassifyResponse | NerResponse | RerankResponse | dict[str, Any]
 
 
-def _model(
-    registry: ModelRegistry, name: str, endpoint: Endpoint, info: RequestInfo
-) -> EncoderModel:
-    """The encoder model for ``endpoint``; 404, 400 (wrong task) or 503 otherwise."""
-    model = registry.lookup(name, EncoderModel, endpoint.task)
+def _admit(
+    registry: ModelRegistry,
+    body: EncoderRequest,
+    endpoint: Endpoint,
+    info: RequestInfo,
+    limits: RequestLimits,
+) -> tuple[EncoderModel, QueueOrder]:
+    """The encoder model for ``endpoint`` (404, 400 wrong task, 503 loading) and the queue
+    order of a request within the limits (400 otherwise)."""
+    model = registry.lookup(body.model, EncoderModel, endpoint.task)
     info.model, info.task, info.endpoint = model.name, model.task, endpoint.value
     model.require(endpoint)
-    return model
+    check_encoder(body, limits)
+    return model, QueueOrder(body.priority, info.deadline)
 
 
 async def _respond(request: Request, info: RequestInfo, work: Awaitable[Answer]) -> Response:
@@ -61,35 +70,39 @@ async def _respond(request: Request, info: RequestInfo, work: Awaitable[Answer])
 
 @router.post("/v1/embeddings", response_model=EmbeddingResponse)
 async def embeddings(
-    body: EmbeddingRequest, request: Request, registry: RegistryDep, info: InfoDep
+    body: EmbeddingRequest,
+    request: Request,
+    registry: RegistryDep,
+    info: InfoDep,
+    limits: LimitsDep,
 ) -> Response:
     """OpenAI embeddings: float or base64 vectors, optionally truncated to ``dimensions``."""
-    model = _model(registry, body.model, Endpoint.EMBEDDINGS, info)
-    return await _respond(request, info, embed(model, body))
+    model, order = _admit(registry, body, Endpoint.EMBEDDINGS, info, limits)
+    return await _respond(request, info, embed(model, body, order))
 
 
 @router.post("/v1/classify", response_model=ClassifyResponse)
 async def classify_texts(
-    body: ClassifyRequest, request: Request, registry: RegistryDep, info: InfoDep
+    body: ClassifyRequest, request: Request, registry: RegistryDep, info: InfoDep, limits: LimitsDep
 ) -> Response:
     """Label probabilities for each input (softmax, or sigmoid for multi-label models)."""
-    model = _model(registry, body.model, Endpoint.CLASSIFY, info)
-    return await _respond(request, info, classify(model, body))
+    model, order = _admit(registry, body, Endpoint.CLASSIFY, info, limits)
+    return await _respond(request, info, classify(model, body, order))
 
 
 @router.post("/v1/ner", response_model=NerResponse)
 async def named_entities(
-    body: NerRequest, request: Request, registry: RegistryDep, info: InfoDep
+    body: NerRequest, request: Request, registry: RegistryDep, info: InfoDep, limits: LimitsDep
 ) -> Response:
     """Entities with character offsets, grouped as the token-classification pipeline does."""
-    model = _model(registry, body.model, Endpoint.NER, info)
-    return await _respond(request, info, ner(model, body))
+    model, order = _admit(registry, body, Endpoint.NER, info, limits)
+    return await _respond(request, info, ner(model, body, order))
 
 
 @router.post("/v1/rerank", response_model=RerankResponse, response_model_exclude_none=True)
 async def rerank_documents(
-    body: RerankRequest, request: Request, registry: RegistryDep, info: InfoDep
+    body: RerankRequest, request: Request, registry: RegistryDep, info: InfoDep, limits: LimitsDep
 ) -> Response:
     """Documents by relevance: a cross-encoder's score or an embedding model's cosine."""
-    model = _model(registry, body.model, Endpoint.RERANK, info)
-    return await _respond(request, info, rerank(model, body))
+    model, order = _admit(registry, body, Endpoint.RERANK, info, limits)
+    return await _respond(request, info, rerank(model, body, order))

@@ -25,11 +25,16 @@ async def health(request: Request) -> Response:
 
 @router.get("/ready")
 async def ready(request: Request, registry: RegistryDep) -> Response:
-    """200 once every configured model is loaded; 503 before that."""
+    """200 once every configured model is loaded; 503 before that and while shutting down."""
     models = {m.name: ("ready" if m.ready else "loading") for m in registry}
-    if registry.ready and request.app.state.fatal_error is None:
+    state = request.app.state
+    if state.fatal_error is not None or state.drain.draining:
+        message = "the server is shutting down"
+    elif not registry.ready:
+        message = "not every model is loaded yet"
+    else:
         return JSONResponse({"status": "ready", "models": models})
-    body = error_body("not every model is loaded yet", "service_unavailable_error", None, None)
+    body = error_body(message, "service_unavailable_error", None, None)
     body["models"] = models
     return JSONResponse(body, status_code=503)
 
