@@ -21,6 +21,7 @@ from server.api.drain import Drain, DrainMiddleware
 from server.api.errors import install_error_handlers
 from server.api.guard import RequestGuardMiddleware
 from server.api.middleware import RequestContextMiddleware
+from server.api.openapi import install_openapi
 from server.api.routes import health, models
 from server.metrics import Metrics
 from server.registry import ModelRegistry, ServedModel
@@ -130,6 +131,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     for router in _routers():
         app.include_router(router)
+    install_openapi(app)
     return app
 
 

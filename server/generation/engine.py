@@ -74,6 +74,7 @@ class VllmEngine:
         self._llm: AsyncLLM | None = None
         self._running = 0
         self._waiting = 0
+        self._dead = False
 
     async def start(self) -> None:
         from vllm.v1.engine.async_llm import AsyncLLM
@@ -118,7 +119,8 @@ class VllmEngine:
 
     @property
     def errored(self) -> bool:
-        return self._llm is not None and self._llm.errored
+        """True once the engine died (as seen by vLLM, or by a request that it failed)."""
+        return self._dead or (self._llm is not None and self._llm.errored)
 
     async def generate(
         self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
@@ -141,6 +143,7 @@ class VllmEngine:
                     finished=output.finished,
                 )
         except EngineDeadError as exc:
+            self._dead = True
             raise EngineDead(f"the engine of model '{self.config.name}' died") from exc
         except VLLMClientError as exc:
             # vLLM validates structured-output grammars when the request is added.

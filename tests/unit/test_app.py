@@ -184,3 +184,19 @@ def test_api_keys_guard_every_route_but_health_ready_metrics(secured: TestClient
         assert r.status_code == 200
     for bad in ("Bearer wrong", "Basic inline-key", "Bearer ", "inline-key"):
         assert secured.get("/v1/models", headers={"Authorization": bad}).status_code == 401
+
+
+def test_openapi_documents_the_errors_actually_sent(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    chat = doc["paths"]["/v1/chat/completions"]["post"]["responses"]
+    assert "422" not in chat
+    assert {"200", "400", "401", "404", "413", "429", "503", "504"} <= set(chat)
+    assert set(chat["200"]["content"]) == {"application/json", "text/event-stream"}
+    error = chat["400"]["content"]["application/json"]["schema"]["$ref"]
+    assert error.endswith("/ErrorResponse")
+    # A real error body matches the documented one.
+    body = client.post("/v1/chat/completions", json={"model": MODEL}).json()
+    required = doc["components"]["schemas"]["ErrorResponse"]["properties"]["error"]["required"]
+    assert set(body["error"]) == set(required)
+    assert "text/plain" in doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]

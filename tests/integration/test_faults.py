@@ -1,0 +1,272 @@
+"""Faults, limits and shutdown against the real server (vLLM CPU engine + a real encoder).
+
+One server takes the limit, deadline, priority and disconnect tests and is then drained with
+SIGTERM (the last test of its group); a second one has its engine killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import openai
+import psutil
+import pytest
+
+from tests.integration.encoders.models import minilm_dir
+from tests.support.server import ServerProcess, start_server
+
+pytestmark = pytest.mark.integration
+
+MODEL = "smollm2-135m-instruct"
+EMBED = "minilm"
+PARIS = [{"role": "user", "content": "What is the capital of France?"}]
+GENERATE = {
+    "name": MODEL,
+    "task": "generate",
+    "source": f"bundled:{MODEL}",
+    "engine": {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True},
+}
+
+
+def metric(server: ServerProcess, name: str, **labels: str) -> float:
+    text = httpx.get(f"{server.base_url}/metrics").text
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} {labels} not exported")
+
+
+def unfinished(server: ServerProcess) -> float:
+    return metric(server, "inference_running_requests", model=MODEL) + metric(
+        server, "inference_waiting_requests", model=MODEL
+    )
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    config = {
+        "drain_timeout_s": 60,
+        "limits": {"max_body_bytes": 65536, "max_header_count": 40, "max_n": 4},
+        "models": [
+            {**GENERATE, "engine": {**GENERATE["engine"], "enable_priority_scheduling": True}},
+            {
+                "name": EMBED,
+                "task": "embed",
+                "source": str(minilm_dir()),
+                # Batches wait to fill for a while: a short deadline passes in the queue.
+                "batching": {"max_wait_ms": 200},
+            },
+        ],
+    }
+    proc = start_server(config, tmp_path_factory.mktemp("faults"))
+    yield proc
+    proc.stop()  # normally already drained and exited by the last test
+
+
+def test_oversized_body_is_413_and_bad_headers_400(server: ServerProcess) -> None:
+    huge = {"model": EMBED, "input": "word " * 20000}  # ~100 kB
+    r = httpx.post(f"{server.base_url}/v1/embeddings", json=huge, timeout=30)
+    assert r.status_code == 413, r.text
+    assert "limits.max_body_bytes" in r.json()["error"]["message"]
+
+    def chunks() -> Iterator[bytes]:
+        yield json.dumps(huge).encode()
+
+    r = httpx.post(f"{server.base_url}/v1/embeddings", content=chunks(), timeout=30)
+    assert r.status_code == 413, r.text
+    headers = {f"x-extra-{i}": "1" for i in range(50)}
+    r = httpx.get(f"{server.base_url}/v1/models", headers=headers)
+    assert r.status_code == 400 and "limits.max_header_count" in r.json()["error"]["message"]
+    # The same connection-less client is served normally afterwards.
+    assert httpx.post(f"{server.base_url}/v1/embeddings", json={"model": EMBED, "input": "ok"})
+
+
+def test_huge_n_is_refused_by_the_limit(server: ServerProcess) -> None:
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="-", max_retries=0)
+    with pytest.raises(openai.BadRequestError) as err:
+        client.chat.completions.create(model=MODEL, messages=PARIS, n=100, max_tokens=1)
+    assert err.value.body["param"] == "n"  # type: ignore[index]
+    assert "limits.max_n" in err.value.body["message"]  # type: ignore[index]
+
+
+def test_deadline_refuses_work_that_would_start_late(server: ServerProcess) -> None:
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="-", max_retries=0)
+    tight = {"X-Request-Deadline-Ms": "1"}
+    with pytest.raises(openai.APIStatusError) as err:
+        client.embeddings.create(model=EMBED, input="late", extra_headers=tight)
+    assert err.value.status_code == 504
+    assert err.value.body["code"] == "deadline_exceeded"  # type: ignore[index]
+    with pytest.raises(openai.APIStatusError) as err:
+        client.chat.completions.create(
+            model=MODEL, messages=PARIS, max_tokens=50, stream=True, extra_headers=tight
+        )
+    assert err.value.status_code == 504
+    wait_for(lambda: unfinished(server) == 0, 10, "the late request left the engine")
+    roomy = {"X-Request-Deadline-Ms": "60000"}
+    assert client.embeddings.create(model=EMBED, input="ok", extra_headers=roomy).data
+    reply = client.chat.completions.create(
+        model=MODEL, messages=PARIS, max_tokens=2, extra_headers=roomy
+    )
+    assert reply.usage is not None and reply.usage.completion_tokens == 2
+
+
+def test_priority_reaches_both_engines(server: ServerProcess) -> None:
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="-", max_retries=0)
+    reply = client.chat.completions.create(
+        model=MODEL, messages=PARIS, max_tokens=2, extra_body={"priority": -5}
+    )
+    assert reply.choices[0].finish_reason == "length"
+    embedded = client.embeddings.create(model=EMBED, input="x", extra_body={"priority": 3})
+    assert len(embedded.data[0].embedding) == 384
+
+
+async def test_hundred_clients_leaving_mid_stream_leave_nothing_running(
+    server: ServerProcess,
+) -> None:
+    body = {"model": MODEL, "messages": PARIS, "max_tokens": 800, "ignore_eos": True}
+
+    async def leave_after_two_chunks(http: httpx.AsyncClient) -> None:
+        async with http.stream(
+            "POST", "/v1/chat/completions", json={**body, "stream": True}
+        ) as response:
+            assert response.status_code == 200
+            seen = 0
+            async for line in response.aiter_lines():
+                seen += line.startswith("data: ")
+                if seen == 2:
+                    return  # closing the stream closes the connection mid-response
+
+    limits = httpx.Limits(max_connections=100)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=120, limits=limits) as http:
+        await asyncio.gather(*(leave_after_two_chunks(http) for _ in range(100)))
+    await asyncio.to_thread(wait_for, lambda: unfinished(server) == 0, 30, "engine drained")
+    assert unfinished(server) == 0
+    r = httpx.post(
+        f"{server.base_url}/v1/chat/completions",
+        json={"model": MODEL, "messages": PARIS, "max_tokens": 3},
+        timeout=60,
+    )
+    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 3
+
+
+def test_sigterm_drains_in_flight_refuses_new_and_reaps_children(server: ServerProcess) -> None:
+    children = psutil.Process(server.process.pid).children(recursive=True)
+    assert children, "the server should have engine and worker processes"
+    body = {"model": MODEL, "messages": PARIS, "max_tokens": 120, "ignore_eos": True}
+    results: list[tuple[int, list[str]]] = []
+    started = threading.Event()
+
+    def stream() -> None:
+        with httpx.stream(
+            "POST",
+            f"{server.base_url}/v1/chat/completions",
+            json={**body, "stream": True},
+            timeout=120,
+        ) as response:
+            lines = []
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    lines.append(line[len("data: ") :])
+                    started.set()
+            results.append((response.status_code, lines))
+
+    worker = threading.Thread(target=stream)
+    worker.start()
+    assert started.wait(60), "the stream did not start"
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    refused = httpx.post(
+        f"{server.base_url}/v1/embeddings", json={"model": EMBED, "input": "new"}, timeout=10
+    )
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "shutting_down"
+    assert refused.headers["retry-after"]
+    assert httpx.get(f"{server.base_url}/ready").status_code == 503
+    assert httpx.get(f"{server.base_url}/health").status_code == 200
+    worker.join(120)
+    status, lines = results[0]
+    assert status == 200 and lines[-1] == "[DONE]"
+    chunks = [json.loads(line) for line in lines[:-1]]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "length"  # ran to its full length
+    assert server.process.wait(60) == 0, server.log()[-3000:]
+    alive = [p.pid for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"children left running: {alive}"
+
+
+@pytest.fixture(scope="module")
+def doomed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    proc = start_server({"models": [GENERATE]}, tmp_path_factory.mktemp("doomed"))
+    yield proc
+    proc.stop()
+
+
+def engine_core(server: ServerProcess) -> psutil.Process:
+    for child in psutil.Process(server.process.pid).children(recursive=True):
+        if "EngineCore" in " ".join(child.cmdline()) or "EngineCore" in child.name():
+            return child
+    raise AssertionError("no engine core process found")
+
+
+def test_engine_death_fails_in_flight_fast_and_exits_nonzero(doomed: ServerProcess) -> None:
+    body = {"model": MODEL, "messages": PARIS, "max_tokens": 900, "ignore_eos": True}
+    outcomes: dict[str, Any] = {}
+    streaming = threading.Event()
+
+    def plain() -> None:
+        try:
+            r = httpx.post(f"{doomed.base_url}/v1/chat/completions", json=body, timeout=60)
+            outcomes["plain"] = (r.status_code, r.json())
+        except httpx.HTTPError as exc:
+            outcomes["plain"] = exc
+
+    def streamed() -> None:
+        with httpx.stream(
+            "POST",
+            f"{doomed.base_url}/v1/chat/completions",
+            json={**body, "stream": True},
+            timeout=60,
+        ) as response:
+            lines = []
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    lines.append(line[len("data: ") :])
+                    streaming.set()
+            outcomes["stream"] = lines
+
+    threads = [threading.Thread(target=plain), threading.Thread(target=streamed)]
+    for thread in threads:
+        thread.start()
+    assert streaming.wait(60)
+    time.sleep(0.5)
+    killed_at = time.monotonic()
+    os.kill(engine_core(doomed).pid, signal.SIGKILL)
+    for thread in threads:
+        thread.join(30)
+    status, error = outcomes["plain"]
+    assert status == 503 and error["error"]["type"] == "service_unavailable_error"
+    lines = outcomes["stream"]
+    assert lines[-1] == "[DONE]"
+    assert json.loads(lines[-2])["error"]["type"] == "service_unavailable_error"
+    try:
+        health = httpx.get(f"{doomed.base_url}/health", timeout=5).status_code
+    except httpx.TransportError:
+        health = None  # already gone, which a supervisor sees the same way
+    assert health in (503, None)
+    code = doomed.process.wait(10)
+    assert code == 3, doomed.log()[-3000:]
+    assert time.monotonic() - killed_at < 10

@@ -1,0 +1,97 @@
+"""Schema-driven fuzzing of the real server from its own OpenAPI document (schemathesis).
+
+Every operation gets a bounded, derandomized set of generated requests, valid and invalid. A
+request naming a model usually names a served one, so bodies reach the engines and not only
+the 404 path. The checks: no 5xx, every status and content type documented, every JSON body
+matching its documented schema.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.integration.encoders.models import minilm_dir
+from tests.support.server import ServerProcess, start_server
+
+pytestmark = pytest.mark.integration
+
+GENERATE = "smollm2-135m-instruct"
+SERVED = [GENERATE, "minilm", "minilm-sentiment", "minilm-ner", "minilm-rerank"]
+EXAMPLES_PER_OPERATION = 40
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    minilm = str(minilm_dir())
+    config = {
+        # Small limits keep generated work small: the fuzzer explores shapes, not sizes.
+        "limits": {
+            "max_body_bytes": 65536,
+            "max_inputs": 8,
+            "max_input_chars": 2000,
+            "max_n": 2,
+            "max_tokens": 8,
+            "max_top_logprobs": 5,
+        },
+        "models": [
+            {
+                "name": GENERATE,
+                "task": "generate",
+                "source": f"bundled:{GENERATE}",
+                "engine": {"dtype": "float32", "max_model_len": 512, "enforce_eager": True},
+            },
+            {"name": "minilm", "task": "embed", "source": minilm},
+            {"name": "minilm-sentiment", "task": "classify", "source": "bundled:minilm-sentiment"},
+            {"name": "minilm-ner", "task": "ner", "source": "bundled:minilm-ner"},
+            {"name": "minilm-rerank", "task": "rerank", "source": minilm},
+        ],
+    }
+    proc = start_server(config, tmp_path_factory.mktemp("fuzz"))
+    yield proc
+    assert proc.stop() == 0, proc.log()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
+    return schemathesis.openapi.from_url(f"{fuzz_server.base_url}/openapi.json")
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+def served_model(generated: str) -> str:
+    """A served model for most generated names (chosen by the name), the name itself else."""
+    choices = [*SERVED, generated]
+    return choices[zlib.crc32(generated.encode()) % len(choices)]
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_server_errors_and_only_documented_responses(case: schemathesis.Case) -> None:
+    if isinstance(case.body, dict) and isinstance(case.body.get("model"), str):
+        case.body["model"] = served_model(case.body["model"])
+    case.call_and_validate(
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+        timeout=120,
+    )

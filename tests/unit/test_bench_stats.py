@@ -1,0 +1,95 @@
+"""Benchmark arithmetic: percentiles, ratios, targets and the soak's RSS growth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bench.stats import at_least, at_most, percentile, ratio
+from bench.suites.encoders import compare as compare_encoders
+from bench.suites.generation import compare as compare_generation
+from bench.suites.generation import target_levels
+from bench.suites.soak import rss_growth
+
+
+@pytest.mark.parametrize("pct", [0, 1, 25, 50, 90, 99, 100])
+def test_percentile_matches_numpy(pct: float) -> None:
+    values = [5.0, 1.0, 9.5, 3.25, 7.0, 2.0, 8.0]
+    assert percentile(values, pct) == pytest.approx(float(np.percentile(values, pct)))
+
+
+def test_percentile_edges() -> None:
+    assert math.isnan(percentile([], 50))
+    assert percentile([4.0], 99) == 4.0
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_ratio_refuses_missing_or_zero_references() -> None:
+    assert ratio(3.0, 2.0) == 1.5
+    assert ratio(None, 2.0) is None
+    assert ratio(3.0, None) is None
+    assert ratio(3.0, 0.0) is None
+    assert ratio(math.nan, 1.0) is None
+
+
+def test_targets_compare_in_the_stated_direction() -> None:
+    assert at_least("t", 1.0, 1.0).met
+    assert not at_least("t", 0.99, 1.0).met
+    assert at_most("t", 1.05, 1.05).met
+    assert not at_most("t", 1.06, 1.05).met
+    assert not at_least("t", None, 0.5).met
+    assert at_least("t", 2.0, 1.0).as_dict() == {
+        "name": "t",
+        "ratio": 2.0,
+        "op": ">=",
+        "threshold": 1.0,
+        "met": True,
+    }
+
+
+def test_generation_targets_at_8_and_32_and_ttft_everywhere() -> None:
+    ours = {c: {"output_throughput": 110.0, "p50_ttft_ms": 50.0} for c in (1, 8, 32)}
+    ref = {c: {"output_throughput": 100.0, "p50_ttft_ms": 50.0} for c in (1, 8, 32)}
+    ref[32]["output_throughput"] = 120.0
+    ratios, targets = compare_generation(ours, ref, [1, 8, 32])
+    assert ratios["output_tokens_per_s_c8"] == pytest.approx(1.1)
+    by_name = {t.name: t.met for t in targets}
+    assert by_name == {
+        "output tokens/s vs vLLM, concurrency 8": True,
+        "output tokens/s vs vLLM, concurrency 32": False,
+        "TTFT p50 vs vLLM, concurrency 1": True,
+        "TTFT p50 vs vLLM, concurrency 8": True,
+        "TTFT p50 vs vLLM, concurrency 32": True,
+    }
+    assert target_levels([4]) == [4]
+
+
+def test_missing_reference_fails_the_target() -> None:
+    ours = {8: {"output_throughput": 110.0, "p50_ttft_ms": 50.0}}
+    ratios, targets = compare_generation(ours, {}, [8])
+    assert ratios["output_tokens_per_s_c8"] is None
+    assert not any(t.met for t in targets)
+
+
+def test_encoder_targets_use_each_tasks_share_of_the_ceiling() -> None:
+    ours = {
+        t: {64: {"throughput": v}} for t, v in (("embed", 91.0), ("classify", 84.0), ("ner", 90.0))
+    }
+    ceilings = {t: {"best_inputs_per_s": 100.0} for t in ("embed", "classify", "ner")}
+    ratios, targets = compare_encoders(ours, ceilings, {64: {"throughput": 80.0}}, [1, 64])
+    assert ratios["embed_c64_vs_vllm_pooling"] == pytest.approx(91 / 80)
+    assert ratios["embed_c1_vs_ceiling"] is None
+    assert [t.met for t in targets] == [True, False, True, True]
+
+
+def test_rss_growth_compares_after_warmup_with_the_end() -> None:
+    totals = [(0.0, 100.0), (1.0, 500.0), (2.0, 1000.0), (3.0, 1000.0), (4.0, 1000.0)]
+    totals += [(5.0, 1030.0), (6.0, 1030.0), (7.0, 1030.0)]
+    growth = rss_growth(totals, warmup_s=2.0)
+    assert growth["baseline_mib"] == 1000.0
+    assert growth["end_mib"] == 1030.0
+    assert growth["growth_pct"] == pytest.approx(3.0)
+    assert rss_growth([(0.0, 1.0)], warmup_s=0.0)["growth_pct"] is None
