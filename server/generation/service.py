@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from contextlib import aclosing, contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -106,9 +106,21 @@ class GenerationService:
         self.max_in_flight = max_in_flight
         self.max_output_tokens = max_output_tokens
         self.priority_scheduling = priority_scheduling
-        self.in_flight = 0
+        self.in_flight = 0  # engine requests running or queued in the engine
+        self.starting = 0  # admitted requests still being tokenized and started
 
     # --- admission ------------------------------------------------------------------------
+
+    @contextmanager
+    def _admission(self, priority: int) -> Iterator[None]:
+        """Admit a request (400 for a priority the engine ignores, 429 when full); its slot is
+        held until its engine requests have started and count themselves in flight."""
+        self._admit(priority)
+        self.starting += 1
+        try:
+            yield
+        finally:
+            self.starting -= 1
 
     def _admit(self, priority: int) -> None:
         if priority != 0 and not self.priority_scheduling:
@@ -117,7 +129,7 @@ class GenerationService:
                 "engine.enable_priority_scheduling in its config",
                 param="priority",
             )
-        if self.in_flight >= self.max_in_flight:
+        if self.in_flight + self.starting >= self.max_in_flight:
             self.metrics.rejected.labels(self.name, "generate", "queue_full").inc()
             raise Overloaded(f"model '{self.name}' has too many requests in flight; retry later")
 
@@ -151,18 +163,18 @@ class GenerationService:
 
     async def chat(self, request: ChatCompletionRequest, info: RequestInfo) -> ChatResult:
         """A full completion, or an iterator of chunks when ``request.stream``."""
-        self._admit(request.priority)
-        ids = await asyncio.to_thread(
-            self.prompts.chat,
-            request.messages,
-            add_generation_prompt=request.add_generation_prompt,
-            continue_final_message=request.continue_final_message,
-            template_kwargs=request.chat_template_kwargs,
-        )
-        spec = chat_spec(request, len(ids), self.engine.max_model_len, self.max_output_tokens)
-        info.prompt_tokens = len(ids)
-        run = self._run(info.request_id, ids, spec, _TokenClock(info, self.metrics))
-        deltas = await self._started(run, info)
+        with self._admission(request.priority):
+            ids = await asyncio.to_thread(
+                self.prompts.chat,
+                request.messages,
+                add_generation_prompt=request.add_generation_prompt,
+                continue_final_message=request.continue_final_message,
+                template_kwargs=request.chat_template_kwargs,
+            )
+            spec = chat_spec(request, len(ids), self.engine.max_model_len, self.max_output_tokens)
+            info.prompt_tokens = len(ids)
+            run = self._run(info.request_id, ids, spec, _TokenClock(info, self.metrics))
+            deltas = await self._started(run, info)
         if request.stream:
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
             return self._chat_chunks(deltas, request, info, include_usage)
@@ -249,20 +261,20 @@ class GenerationService:
 
     async def complete(self, request: CompletionRequest, info: RequestInfo) -> CompletionResult:
         """A full completion, or an iterator of chunks when ``request.stream``."""
-        self._admit(request.priority)
-        prompts = await asyncio.to_thread(self._prompt_ids, request)
-        max_len, cap = self.engine.max_model_len, self.max_output_tokens
-        specs = [completion_spec(request, len(ids), max_len, cap) for ids in prompts]
-        info.prompt_tokens = sum(len(ids) for ids in prompts)
-        clock = _TokenClock(info, self.metrics)
-        rid = info.request_id
-        runs = [
-            self._run(rid if len(prompts) == 1 else f"{rid}-{i}", ids, spec, clock)
-            for i, (ids, spec) in enumerate(zip(prompts, specs, strict=True))
-        ]
-        echoes = [self.prompts.decode(ids) if request.echo else "" for ids in prompts]
-        n = request.n
-        merged = await self._started(merge(runs), info)
+        with self._admission(request.priority):
+            prompts = await asyncio.to_thread(self._prompt_ids, request)
+            max_len, cap = self.engine.max_model_len, self.max_output_tokens
+            specs = [completion_spec(request, len(ids), max_len, cap) for ids in prompts]
+            info.prompt_tokens = sum(len(ids) for ids in prompts)
+            clock = _TokenClock(info, self.metrics)
+            rid = info.request_id
+            runs = [
+                self._run(rid if len(prompts) == 1 else f"{rid}-{i}", ids, spec, clock)
+                for i, (ids, spec) in enumerate(zip(prompts, specs, strict=True))
+            ]
+            echoes = [self.prompts.decode(ids) if request.echo else "" for ids in prompts]
+            n = request.n
+            merged = await self._started(merge(runs), info)
         if request.stream:
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
             return self._completion_chunks(merged, echoes, request, info, include_usage)

@@ -135,6 +135,34 @@ def test_priority_reaches_both_engines(server: ServerProcess) -> None:
     assert len(embedded.data[0].embedding) == 384
 
 
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "pattern": "[unclosed(regex"},
+        {"type": "object", "properties": {"a": {"$ref": "#/nowhere"}}},
+        {"type": "integer", "minimum": 5, "maximum": 1},
+    ],
+)
+def test_malformed_grammar_is_400_and_the_engine_keeps_serving(
+    server: ServerProcess, schema: dict[str, Any]
+) -> None:
+    client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="-", max_retries=0)
+    fmt = {"type": "json_schema", "json_schema": {"name": "bad", "schema": schema}}
+    try:
+        client.chat.completions.create(
+            model=MODEL,
+            messages=PARIS,
+            max_tokens=5,
+            response_format=fmt,  # type: ignore[arg-type]
+        )
+    except openai.BadRequestError as err:
+        assert err.body["param"] == "response_format"  # type: ignore[index]
+    # Whether refused or (for a schema the grammar compiler accepts) served, the engine lives.
+    reply = client.chat.completions.create(model=MODEL, messages=PARIS, max_tokens=2)
+    assert reply.usage is not None and reply.usage.completion_tokens == 2
+    assert httpx.get(f"{server.base_url}/health").status_code == 200
+
+
 async def test_hundred_clients_leaving_mid_stream_leave_nothing_running(
     server: ServerProcess,
 ) -> None:
@@ -210,7 +238,9 @@ def test_sigterm_drains_in_flight_refuses_new_and_reaps_children(server: ServerP
 
 @pytest.fixture(scope="module")
 def doomed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = start_server({"models": [GENERATE]}, tmp_path_factory.mktemp("doomed"))
+    # Two sequences at a time and one waiting: a third request in flight fills the model.
+    small = {**GENERATE, "max_queue": 1, "engine": {**GENERATE["engine"], "max_num_seqs": 2}}
+    proc = start_server({"models": [small]}, tmp_path_factory.mktemp("doomed"))
     yield proc
     proc.stop()
 
@@ -222,17 +252,19 @@ def engine_core(server: ServerProcess) -> psutil.Process:
     raise AssertionError("no engine core process found")
 
 
-def test_engine_death_fails_in_flight_fast_and_exits_nonzero(doomed: ServerProcess) -> None:
+def test_full_model_429_then_engine_death_fails_in_flight_and_exits(
+    doomed: ServerProcess,
+) -> None:
     body = {"model": MODEL, "messages": PARIS, "max_tokens": 900, "ignore_eos": True}
     outcomes: dict[str, Any] = {}
     streaming = threading.Event()
 
-    def plain() -> None:
+    def plain(key: str) -> None:
         try:
             r = httpx.post(f"{doomed.base_url}/v1/chat/completions", json=body, timeout=60)
-            outcomes["plain"] = (r.status_code, r.json())
+            outcomes[key] = (r.status_code, r.json())
         except httpx.HTTPError as exc:
-            outcomes["plain"] = exc
+            outcomes[key] = exc
 
     def streamed() -> None:
         with httpx.stream(
@@ -248,17 +280,26 @@ def test_engine_death_fails_in_flight_fast_and_exits_nonzero(doomed: ServerProce
                     streaming.set()
             outcomes["stream"] = lines
 
-    threads = [threading.Thread(target=plain), threading.Thread(target=streamed)]
+    threads = [
+        threading.Thread(target=plain, args=("plain",)),
+        threading.Thread(target=plain, args=("queued",)),
+        threading.Thread(target=streamed),
+    ]
     for thread in threads:
         thread.start()
     assert streaming.wait(60)
-    time.sleep(0.5)
+    wait_for(lambda: unfinished(doomed) == 3, 30, "two requests running and one waiting")
+    probe = {"model": MODEL, "messages": PARIS, "max_tokens": 1}
+    full = httpx.post(f"{doomed.base_url}/v1/chat/completions", json=probe, timeout=10)
+    assert full.status_code == 429 and int(full.headers["retry-after"]) >= 1
+    assert full.json()["error"]["type"] == "rate_limit_error"
     killed_at = time.monotonic()
     os.kill(engine_core(doomed).pid, signal.SIGKILL)
     for thread in threads:
         thread.join(30)
-    status, error = outcomes["plain"]
-    assert status == 503 and error["error"]["type"] == "service_unavailable_error"
+    for key in ("plain", "queued"):
+        status, error = outcomes[key]
+        assert status == 503 and error["error"]["type"] == "service_unavailable_error"
     lines = outcomes["stream"]
     assert lines[-1] == "[DONE]"
     assert json.loads(lines[-2])["error"]["type"] == "service_unavailable_error"

@@ -13,7 +13,9 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 GENERATE = "smollm2-135m-instruct"
 SERVED = [GENERATE, "minilm", "minilm-sentiment", "minilm-ner", "minilm-rerank"]
-EXAMPLES_PER_OPERATION = 40
+EXAMPLES_PER_OPERATION = 50
 
 
 @pytest.fixture(scope="module")
@@ -62,36 +64,59 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
     assert proc.stop() == 0, proc.log()[-3000:]
 
 
-@pytest.fixture(scope="module")
-def api_schema(fuzz_server: ServerProcess) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_url(f"{fuzz_server.base_url}/openapi.json")
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
 def served_model(generated: str) -> str:
     """A served model for most generated names (chosen by the name), the name itself else."""
     choices = [*SERVED, generated]
     return choices[zlib.crc32(generated.encode()) % len(choices)]
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=list(HealthCheck),
-)
-def test_no_server_errors_and_only_documented_responses(case: schemathesis.Case) -> None:
-    if isinstance(case.body, dict) and isinstance(case.body.get("model"), str):
-        case.body["model"] = served_model(case.body["model"])
-    case.call_and_validate(
-        checks=[
-            not_a_server_error,
-            status_code_conformance,
-            content_type_conformance,
-            response_schema_conformance,
-        ],
-        timeout=120,
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def fuzz(operation: schemathesis.APIOperation, mode: GenerationMode) -> None:
+    """Bounded, derandomized examples of one operation; raises on the first failed check."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],  # no shrinking against a live server
+        suppress_health_check=list(HealthCheck),
     )
+    def run(case: schemathesis.Case) -> None:
+        if isinstance(case.body, dict) and isinstance(case.body.get("model"), str):
+            case.body["model"] = served_model(case.body["model"])
+        case.call_and_validate(checks=CHECKS, timeout=120)
+
+    run()
+
+
+def test_no_server_errors_and_only_documented_responses(fuzz_server: ServerProcess) -> None:
+    schema = schemathesis.openapi.from_url(f"{fuzz_server.base_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 13
+    failures: list[str] = []
+    negative: list[str] = []
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                fuzz(operation, mode)
+            except Unsatisfiable:
+                # No input to break: an operation without a body or parameters.
+                assert mode is GenerationMode.NEGATIVE and operation.method == "get"
+                continue
+            except Exception as exc:  # every operation is fuzzed; all failures are reported
+                failures.append(f"{operation.label} ({mode.value}): {exc}")
+            if mode is GenerationMode.NEGATIVE:
+                negative.append(operation.label)
+    assert not failures, "\n\n".join(failures)
+    # Every operation that takes a body was also sent invalid ones.
+    assert {op.label for op in operations if op.method == "post"} <= set(negative)
+    assert fuzz_server.process.poll() is None, "the server died under fuzzing"

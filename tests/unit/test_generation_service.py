@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -158,6 +159,18 @@ async def test_admission_refuses_beyond_max_in_flight() -> None:
     with pytest.raises(Overloaded):
         await service.chat(chat(max_tokens=5), info())
     await stream.aclose()  # type: ignore[union-attr]
+
+
+async def test_admission_counts_requests_still_being_tokenized() -> None:
+    # All arrive together: each is admitted before any has reached the engine.
+    engine = FakeEngine(step_delay=0.01)
+    service = make_service(engine, max_in_flight=2)
+    results = await asyncio.gather(
+        *(service.chat(chat(max_tokens=4), info()) for _ in range(5)), return_exceptions=True
+    )
+    assert sum(isinstance(r, ChatCompletion) for r in results) == 2
+    assert sum(isinstance(r, Overloaded) for r in results) == 3
+    assert service.in_flight == 0 and service.starting == 0
 
 
 class FailingEngine(FakeEngine):
