@@ -36,18 +36,9 @@ GENERATE = {
 }
 
 
-def metric(server: ServerProcess, name: str, **labels: str) -> float:
-    text = httpx.get(f"{server.base_url}/metrics").text
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name} {labels} not exported")
-
-
 def unfinished(server: ServerProcess) -> float:
-    return metric(server, "inference_running_requests", model=MODEL) + metric(
-        server, "inference_waiting_requests", model=MODEL
-    )
+    running = server.metric("inference_running_requests", model=MODEL)
+    return running + server.metric("inference_waiting_requests", model=MODEL)
 
 
 def wait_for(predicate: Any, timeout: float, what: str) -> None:
@@ -55,6 +46,21 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
         time.sleep(0.2)
+
+
+def read_stream(
+    server: ServerProcess, body: dict[str, Any], first_event: threading.Event
+) -> tuple[int, list[str]]:
+    """POST a streaming chat request; its status and every ``data:`` payload, in order.
+    ``first_event`` is set when the first payload arrives."""
+    url = f"{server.base_url}/v1/chat/completions"
+    with httpx.stream("POST", url, json={**body, "stream": True}, timeout=120) as response:
+        payloads = []
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                payloads.append(line[len("data: ") :])
+                first_event.set()
+        return response.status_code, payloads
 
 
 @pytest.fixture(scope="module")
@@ -200,18 +206,7 @@ def test_sigterm_drains_in_flight_refuses_new_and_reaps_children(server: ServerP
     started = threading.Event()
 
     def stream() -> None:
-        with httpx.stream(
-            "POST",
-            f"{server.base_url}/v1/chat/completions",
-            json={**body, "stream": True},
-            timeout=120,
-        ) as response:
-            lines = []
-            for line in response.iter_lines():
-                if line.startswith("data: "):
-                    lines.append(line[len("data: ") :])
-                    started.set()
-            results.append((response.status_code, lines))
+        results.append(read_stream(server, body, started))
 
     worker = threading.Thread(target=stream)
     worker.start()
@@ -267,27 +262,18 @@ def test_full_model_429_then_engine_death_fails_in_flight_and_exits(
             outcomes[key] = exc
 
     def streamed() -> None:
-        with httpx.stream(
-            "POST",
-            f"{doomed.base_url}/v1/chat/completions",
-            json={**body, "stream": True},
-            timeout=60,
-        ) as response:
-            lines = []
-            for line in response.iter_lines():
-                if line.startswith("data: "):
-                    lines.append(line[len("data: ") :])
-                    streaming.set()
-            outcomes["stream"] = lines
+        outcomes["stream"] = read_stream(doomed, body, streaming)[1]
 
+    # The stream first (so that it runs, not waits), then one running and one waiting.
     threads = [
+        threading.Thread(target=streamed),
         threading.Thread(target=plain, args=("plain",)),
         threading.Thread(target=plain, args=("queued",)),
-        threading.Thread(target=streamed),
     ]
-    for thread in threads:
-        thread.start()
+    threads[0].start()
     assert streaming.wait(60)
+    for thread in threads[1:]:
+        thread.start()
     wait_for(lambda: unfinished(doomed) == 3, 30, "two requests running and one waiting")
     probe = {"model": MODEL, "messages": PARIS, "max_tokens": 1}
     full = httpx.post(f"{doomed.base_url}/v1/chat/completions", json=probe, timeout=10)

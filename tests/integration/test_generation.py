@@ -50,14 +50,6 @@ def tokenizer():  # type: ignore[no-untyped-def]
     return AutoTokenizer.from_pretrained(MODELS_DIR / MODEL)
 
 
-def metric(server: ServerProcess, name: str, **labels: str) -> float:
-    text = httpx.get(f"{server.base_url}/metrics").text
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name} {labels} not exported")
-
-
 def test_default_model_answers_paris(client: openai.OpenAI) -> None:
     reply = client.chat.completions.create(model=MODEL, messages=PARIS, temperature=0)
     assert "Paris" in (reply.choices[0].message.content or "")
@@ -275,10 +267,10 @@ async def test_disconnect_aborts_engine_requests(server: ServerProcess) -> None:
             await http.post("/v1/chat/completions", timeout=2.0, json={**body, "stream": False})
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if metric(server, "inference_running_requests", model=MODEL) == 0:
+            if server.metric("inference_running_requests", model=MODEL) == 0:
                 break
             await asyncio.sleep(0.2)
-        assert metric(server, "inference_running_requests", model=MODEL) == 0
+        assert server.metric("inference_running_requests", model=MODEL) == 0
         # The engine is free: a new request completes at once.
         r = await http.post(
             "/v1/chat/completions", json={"model": MODEL, "messages": PARIS, "max_tokens": 2}
@@ -323,11 +315,11 @@ def test_models_health_ready_metrics(server: ServerProcess) -> None:
     assert httpx.get(f"{base}/health").status_code == 200
     assert httpx.get(f"{base}/ready").status_code == 200
     labels = {"model": MODEL, "endpoint": "/v1/chat/completions"}
-    assert metric(server, "inference_time_to_first_token_seconds_count", **labels) > 0
-    assert metric(server, "inference_inter_token_latency_seconds_count", **labels) > 0
-    assert metric(server, "inference_generation_tokens_total", **labels) > 0
-    assert metric(server, "inference_requests_total", status="200", **labels) > 0
-    assert metric(server, "inference_waiting_requests", model=MODEL) >= 0
+    assert server.metric("inference_time_to_first_token_seconds_count", **labels) > 0
+    assert server.metric("inference_inter_token_latency_seconds_count", **labels) > 0
+    assert server.metric("inference_generation_tokens_total", **labels) > 0
+    assert server.metric("inference_requests_total", status="200", **labels) > 0
+    assert server.metric("inference_waiting_requests", model=MODEL) >= 0
 
 
 def test_tokenize_matches_chat_usage(server: ServerProcess, client: openai.OpenAI) -> None:

@@ -42,6 +42,14 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def metric(self, name: str, **labels: str) -> float:
+        """The value of the first exported sample of ``name`` carrying ``labels``."""
+        text = httpx.get(f"{self.base_url}/metrics").text
+        for line in text.splitlines():
+            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"{name} {labels} not exported")
+
     def stop(self, timeout: float = 30.0) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
