@@ -38,8 +38,8 @@ test: models
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check server tests
-	$(PY) -m ruff format --check server tests
+	$(PY) -m ruff check server tests bench
+	$(PY) -m ruff format --check server tests bench
 	$(PY) -m mypy
 
 bench: models

@@ -1,0 +1,71 @@
+"""Sizes of every suite: the full defaults, the ``--quick`` smoke sizes, CLI overrides."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Counts, concurrency levels and durations; the defaults are the full run."""
+
+    quick: bool = False
+    # One server with every model serves every suite (the quick smoke: one start, not three).
+    shared_server: bool = False
+    gen_concurrency: tuple[int, ...] = (1, 8, 32)
+    gen_prompts: int | None = None  # per level; default max(16, 4 x concurrency)
+    gen_warmups: int | None = None  # per level; default one per client
+    gen_input_len: int = 128
+    gen_output_len: int = 64
+    enc_concurrency: tuple[int, ...] = (1, 8, 64)
+    enc_requests: int = 2048
+    seed: int = 0
+    ceiling_batch_sizes: tuple[int, ...] = (1, 8, 16, 32, 64)
+    ceiling_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    vllm_pooling: bool = True
+    mixed_duration_s: float = 30.0
+    mixed_gen_concurrency: int = 8
+    mixed_embed_concurrency: int = 64
+    footprint_load_s: float = 20.0
+    soak_duration_s: float = 600.0
+    soak_warmup_s: float = 60.0
+    soak_sample_s: float = 5.0
+    soak_rss_growth_pct: float = 5.0
+
+    def prompts_at(self, concurrency: int) -> int:
+        return self.gen_prompts or max(16, 4 * concurrency)
+
+    def warmups_at(self, concurrency: int) -> int:
+        return self.gen_warmups if self.gen_warmups is not None else concurrency
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+QUICK = Sizes(
+    quick=True,
+    shared_server=True,
+    gen_concurrency=(4,),
+    gen_prompts=4,
+    gen_warmups=1,
+    gen_output_len=32,
+    enc_concurrency=(8,),
+    enc_requests=64,
+    ceiling_batch_sizes=(1, 16),
+    vllm_pooling=False,
+    mixed_duration_s=4.0,
+    mixed_gen_concurrency=4,
+    mixed_embed_concurrency=8,
+    footprint_load_s=4.0,
+    soak_duration_s=30.0,
+    soak_warmup_s=8.0,
+    soak_sample_s=1.0,
+)
+
+
+def sizes(quick: bool, **overrides: Any) -> Sizes:
+    """The full or quick sizes with every non-None override applied."""
+    base = QUICK if quick else Sizes()
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,107 @@
+"""The servers compared: ours with a subset of the default config, and vLLM's with the same
+model folder, dtype and limits (read from the same default config)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from bench.machine import REPO
+from bench.servers import ServerSpec
+
+DEFAULT_CONFIG = REPO / "server" / "configs" / "default.yaml"
+MODELS_DIR = REPO / "models"
+BUNDLED = "bundled:"
+
+Subset = Literal["generate", "encoders", "default"]
+
+
+def default_config() -> dict[str, Any]:
+    return dict(yaml.safe_load(DEFAULT_CONFIG.read_text()))
+
+
+def model_entry(task: str, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The default config's first model with this task."""
+    config = config or default_config()
+    return next(m for m in config["models"] if m["task"] == task)
+
+
+def model_dir(entry: dict[str, Any]) -> Path:
+    """The local folder a bundled model is prepared in (what both servers load)."""
+    source = str(entry["source"])
+    return MODELS_DIR / source.removeprefix(BUNDLED) if source.startswith(BUNDLED) else Path(source)
+
+
+def ours(subset: Subset) -> ServerSpec:
+    """Our server with the default config's generative model, its encoders, or everything."""
+    config = default_config()
+    if subset == "generate":
+        config["models"] = [m for m in config["models"] if m["task"] == "generate"]
+    elif subset == "encoders":
+        config["models"] = [m for m in config["models"] if m["task"] != "generate"]
+    config.update(models_dir=str(MODELS_DIR), log_format="text")
+    config.pop("host", None)
+    config.pop("port", None)
+    config_name = f"ours-{subset}.yaml"
+    argv = (
+        sys.executable,
+        "-m",
+        "server",
+        "--config",
+        "{workdir}/" + config_name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+    )
+    return ServerSpec(
+        name=f"ours-{subset}", argv=argv, files=((config_name, yaml.safe_dump(config)),)
+    )
+
+
+def _vllm_server(name: str, entry: dict[str, Any], extra: tuple[str, ...]) -> ServerSpec:
+    argv = (
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model_dir(entry)),
+        "--served-model-name",
+        str(entry["name"]),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        *extra,
+    )
+    return ServerSpec(name=name, argv=argv, ready_path="/health")
+
+
+def vllm_generate() -> ServerSpec:
+    """vLLM's OpenAI server with the engine settings our default config gives the chat model."""
+    entry = model_entry("generate")
+    engine = entry.get("engine", {})
+    extra = ["--dtype", str(engine.get("dtype", "auto")), "--seed", str(engine.get("seed", 0))]
+    if engine.get("max_model_len"):
+        extra += ["--max-model-len", str(engine["max_model_len"])]
+    if engine.get("enforce_eager"):
+        extra.append("--enforce-eager")
+    if engine.get("max_num_seqs"):
+        extra += ["--max-num-seqs", str(engine["max_num_seqs"])]
+    return _vllm_server("vllm-generate", entry, tuple(extra))
+
+
+def vllm_pooling() -> ServerSpec:
+    """vLLM's OpenAI server in pooling mode on the default embedding model."""
+    entry = model_entry("embed")
+    extra = (
+        "--runner",
+        "pooling",
+        "--dtype",
+        str(entry.get("dtype", "float32")),
+        "--enforce-eager",
+    )
+    return _vllm_server("vllm-pooling", entry, extra)

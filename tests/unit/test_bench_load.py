@@ -1,0 +1,79 @@
+"""The closed-loop load generator against a small local aiohttp app."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from bench.load import Call, closed_loop
+
+
+class App:
+    """Answers 200 with ``{"n": len(input)}``, 503 for input "fail"; tracks concurrency."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.active = 0
+        self.peak = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.seen.append(body["input"])
+        self.active += 1
+        self.peak = max(self.peak, self.active)
+        await asyncio.sleep(0.005)
+        self.active -= 1
+        if body["input"] == "fail":
+            return web.json_response({"error": "no"}, status=503)
+        return web.json_response({"n": len(body["input"])})
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[str, App]]:
+    app = App()
+    web_app = web.Application()
+    web_app.router.add_post("/echo", app.handle)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}", app
+    await runner.cleanup()
+
+
+async def test_sends_every_call_once_within_the_concurrency(served: tuple[str, App]) -> None:
+    url, app = served
+    calls = [Call("/echo", {"input": f"text {i}"}) for i in range(40)]
+    result = await closed_loop(url, calls, 4, count=lambda body: json.loads(body)["n"])
+    assert sorted(app.seen) == sorted(c.body["input"] for c in calls)
+    assert app.peak <= 4
+    summary = result.summary()
+    assert summary["requests"] == summary["ok"] == 40
+    assert summary["errors"] == 0
+    assert summary["units"] == sum(len(c.body["input"]) for c in calls)
+    assert summary["throughput"] > 0
+    assert 0 < summary["p50_ms"] <= summary["p99_ms"]
+    assert summary["client_cpu_s"] >= 0
+
+
+async def test_counts_error_statuses_and_connection_failures(served: tuple[str, App]) -> None:
+    url, _ = served
+    calls = [Call("/echo", {"input": "ok"}), Call("/echo", {"input": "fail"})]
+    result = await closed_loop(url, calls, 2)
+    assert (result.ok, result.errors, dict(result.statuses)) == (1, 1, {"200": 1, "503": 1})
+    assert result.error_samples and result.error_samples[0].startswith("503")
+    dead = await closed_loop("http://127.0.0.1:9", calls[:1], 1)
+    assert dead.errors == 1
+    assert next(iter(dead.statuses)).startswith("connection:")
+
+
+async def test_duration_mode_cycles_until_the_deadline(served: tuple[str, App]) -> None:
+    url, app = served
+    result = await closed_loop(url, [Call("/echo", {"input": "x"})], 2, duration_s=0.3)
+    assert result.sent == len(app.seen) > 2
+    assert result.elapsed_s >= 0.3
