@@ -66,7 +66,9 @@ class RequestGuardMiddleware:
             await send_error(send, 400, body)
             return
         if length is not None and length > limits.max_body_bytes:
-            await _discard(receive, length)
+            # A client waiting for "100 Continue" has sent nothing yet: answer at once.
+            if not _expects_continue(headers):
+                await _discard(receive, length)
             await self._too_large(send, length)
             return
         if length is None and _has_chunked_body(headers):
@@ -109,6 +111,10 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
             text = value.decode("latin-1").strip()
             return int(text) if text.isdigit() else -1
     return None
+
+
+def _expects_continue(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(name == b"expect" and value.lower() == b"100-continue" for name, value in headers)
 
 
 def _has_chunked_body(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -85,6 +85,19 @@ class _TokenClock:
         self._last = at
 
 
+class _Slot:
+    """An admitted request not yet counted in flight; released once, by whichever comes
+    first: its first engine request starting, or its admission ending."""
+
+    def __init__(self, service: GenerationService) -> None:
+        self._service: GenerationService | None = service
+
+    def release(self) -> None:
+        if self._service is not None:
+            self._service.starting -= 1
+            self._service = None
+
+
 class GenerationService:
     """Chat and completions for one generative model."""
 
@@ -112,15 +125,16 @@ class GenerationService:
     # --- admission ------------------------------------------------------------------------
 
     @contextmanager
-    def _admission(self, priority: int) -> Iterator[None]:
-        """Admit a request (400 for a priority the engine ignores, 429 when full); its slot is
-        held until its engine requests have started and count themselves in flight."""
+    def _admission(self, priority: int) -> Iterator[_Slot]:
+        """Admit a request (400 for a priority the engine ignores, 429 when full). Its slot
+        counts it until its first engine request starts and counts itself in flight."""
         self._admit(priority)
         self.starting += 1
+        slot = _Slot(self)
         try:
-            yield
+            yield slot
         finally:
-            self.starting -= 1
+            slot.release()
 
     def _admit(self, priority: int) -> None:
         if priority != 0 and not self.priority_scheduling:
@@ -145,10 +159,16 @@ class GenerationService:
             raise deadline_exceeded("engine queue") from None
 
     async def _run(
-        self, request_id: str, ids: list[int], spec: SamplingSpec, clock: _TokenClock
+        self,
+        request_id: str,
+        ids: list[int],
+        spec: SamplingSpec,
+        clock: _TokenClock,
+        slot: _Slot,
     ) -> AsyncGenerator[list[ChoiceDelta], None]:
         """Engine deltas for one prompt, counted in flight while they run."""
         self.in_flight += 1
+        slot.release()
         try:
             # aclosing: when our consumer stops early, the engine request is aborted now,
             # not whenever the garbage collector finalizes the generator.
@@ -163,7 +183,7 @@ class GenerationService:
 
     async def chat(self, request: ChatCompletionRequest, info: RequestInfo) -> ChatResult:
         """A full completion, or an iterator of chunks when ``request.stream``."""
-        with self._admission(request.priority):
+        with self._admission(request.priority) as slot:
             ids = await asyncio.to_thread(
                 self.prompts.chat,
                 request.messages,
@@ -173,7 +193,8 @@ class GenerationService:
             )
             spec = chat_spec(request, len(ids), self.engine.max_model_len, self.max_output_tokens)
             info.prompt_tokens = len(ids)
-            run = self._run(info.request_id, ids, spec, _TokenClock(info, self.metrics))
+            clock = _TokenClock(info, self.metrics)
+            run = self._run(info.request_id, ids, spec, clock, slot)
             deltas = await self._started(run, info)
         if request.stream:
             include_usage = bool(request.stream_options and request.stream_options.include_usage)
@@ -261,7 +282,7 @@ class GenerationService:
 
     async def complete(self, request: CompletionRequest, info: RequestInfo) -> CompletionResult:
         """A full completion, or an iterator of chunks when ``request.stream``."""
-        with self._admission(request.priority):
+        with self._admission(request.priority) as slot:
             prompts = await asyncio.to_thread(self._prompt_ids, request)
             max_len, cap = self.engine.max_model_len, self.max_output_tokens
             specs = [completion_spec(request, len(ids), max_len, cap) for ids in prompts]
@@ -269,7 +290,7 @@ class GenerationService:
             clock = _TokenClock(info, self.metrics)
             rid = info.request_id
             runs = [
-                self._run(rid if len(prompts) == 1 else f"{rid}-{i}", ids, spec, clock)
+                self._run(rid if len(prompts) == 1 else f"{rid}-{i}", ids, spec, clock, slot)
                 for i, (ids, spec) in enumerate(zip(prompts, specs, strict=True))
             ]
             echoes = [self.prompts.decode(ids) if request.echo else "" for ids in prompts]

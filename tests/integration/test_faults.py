@@ -234,7 +234,9 @@ def test_sigterm_drains_in_flight_refuses_new_and_reaps_children(server: ServerP
 @pytest.fixture(scope="module")
 def doomed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     # Two sequences at a time and one waiting: a third request in flight fills the model.
-    small = {**GENERATE, "max_queue": 1, "engine": {**GENERATE["engine"], "max_num_seqs": 2}}
+    # Long contexts: its requests must still be running when the engine is killed.
+    engine = {**GENERATE["engine"], "max_num_seqs": 2, "max_model_len": 4096}
+    small = {**GENERATE, "max_queue": 1, "engine": engine}
     proc = start_server({"models": [small]}, tmp_path_factory.mktemp("doomed"))
     yield proc
     proc.stop()
@@ -250,7 +252,7 @@ def engine_core(server: ServerProcess) -> psutil.Process:
 def test_full_model_429_then_engine_death_fails_in_flight_and_exits(
     doomed: ServerProcess,
 ) -> None:
-    body = {"model": MODEL, "messages": PARIS, "max_tokens": 900, "ignore_eos": True}
+    body = {"model": MODEL, "messages": PARIS, "max_tokens": 4000, "ignore_eos": True}
     outcomes: dict[str, Any] = {}
     streaming = threading.Event()
 

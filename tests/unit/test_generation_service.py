@@ -173,6 +173,17 @@ async def test_admission_counts_requests_still_being_tokenized() -> None:
     assert service.in_flight == 0 and service.starting == 0
 
 
+async def test_a_started_request_counts_once_while_it_waits_for_output() -> None:
+    engine = FakeEngine(step_delay=0.2)
+    service = make_service(engine, max_in_flight=2)
+    first = asyncio.create_task(service.chat(chat(max_tokens=2), info()))
+    while not engine.requests:  # in the engine, no output yet
+        await asyncio.sleep(0.005)
+    second = await service.chat(chat(max_tokens=2), info())
+    assert isinstance(second, ChatCompletion) and isinstance(await first, ChatCompletion)
+    assert service.in_flight == 0 and service.starting == 0
+
+
 class FailingEngine(FakeEngine):
     """Refuses every request when it is added, before any output (as vLLM does a bad grammar)."""
 
