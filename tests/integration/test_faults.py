@@ -227,8 +227,10 @@ def test_sigterm_drains_in_flight_refuses_new_and_reaps_children(server: ServerP
     chunks = [json.loads(line) for line in lines[:-1]]
     assert chunks[-1]["choices"][0]["finish_reason"] == "length"  # ran to its full length
     assert server.process.wait(60) == 0, server.log()[-3000:]
-    alive = [p.pid for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert alive == [], f"children left running: {alive}"
+    # Helpers that exit when their parent's pipe closes (multiprocessing's resource tracker)
+    # may outlive it by a moment; nothing may be left after that.
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == [], f"children left running: {[(p.pid, p.name()) for p in alive]}"
 
 
 @pytest.fixture(scope="module")
