@@ -32,7 +32,7 @@ class LimitExceeded(InvalidRequest):
     """A request asks for more than a configured limit allows (400, naming the limit)."""
 
     def __init__(
-        self, param: str, value: int, limit: int, limit_name: str, what: str | None = None
+        self, param: str | None, value: int, limit: int, limit_name: str, what: str | None = None
     ):
         super().__init__(
             f"{what or repr(param)} is {value}, over this server's limit of {limit} "

@@ -23,9 +23,14 @@ class QueueOrder:
 
     def remaining(self) -> float | None:
         """Seconds left until the deadline (0 once passed), None without one."""
-        if self.deadline is None:
-            return None
-        return max(0.0, self.deadline - time.monotonic())
+        return time_left(self.deadline)
+
+
+def time_left(deadline: float | None) -> float | None:
+    """Seconds until a ``time.monotonic()`` deadline (0 once passed), None without one."""
+    if deadline is None:
+        return None
+    return max(0.0, deadline - time.monotonic())
 
 
 def deadline_exceeded(where: str) -> DeadlineExceeded:

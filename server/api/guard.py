@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.errors import error_body, send_error
+from server.errors import LimitExceeded
 from server.settings import RequestLimits
 
 # Rejected bodies are still read and discarded up to this many bytes, so that a client that
@@ -18,12 +19,8 @@ _DISCARD_LIMIT = 64 * 1024 * 1024
 
 
 def _limit_error(what: str, value: int, limit: int, name: str) -> dict[str, object]:
-    return error_body(
-        f"{what} is {value}, over this server's limit of {limit} (limits.{name})",
-        "invalid_request_error",
-        None,
-        "limit_exceeded",
-    )
+    exc = LimitExceeded(None, value, limit, name, what)
+    return error_body(exc.message, "invalid_request_error", exc.param, exc.code)
 
 
 class RequestGuardMiddleware:

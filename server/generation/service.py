@@ -34,7 +34,7 @@ from server.protocol.generation import (
     CompletionRequest,
 )
 from server.registry import now
-from server.scheduling import deadline_exceeded
+from server.scheduling import deadline_exceeded, time_left
 
 MAX_PROMPTS = 64
 T = TypeVar("T")
@@ -151,9 +151,8 @@ class GenerationService:
         self, stream: AsyncGenerator[T, None], info: RequestInfo
     ) -> AsyncGenerator[T, None]:
         """``stream`` once the engine has produced its first output, by the deadline if any."""
-        remaining = None if info.deadline is None else max(0.0, info.deadline - time.monotonic())
         try:
-            return await started(stream, remaining)
+            return await started(stream, time_left(info.deadline))
         except TimeoutError:
             self.metrics.rejected.labels(self.name, "generate", "deadline").inc()
             raise deadline_exceeded("engine queue") from None
