@@ -46,6 +46,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="result folder")
     p.add_argument("--keep-logs", action="store_true", help="keep server/client logs in OUT/logs")
     sized = p.add_argument_group("sizes (override the full or --quick defaults)")
+    sized.add_argument(
+        "--rounds", type=int, help="repeats of each comparison, medians reported (full: 3)"
+    )
     sized.add_argument("--gen-concurrency", type=_ints, help="e.g. 1,8,32")
     sized.add_argument("--gen-prompts", type=int, help="prompts per concurrency level")
     sized.add_argument("--gen-output-len", type=int)
@@ -80,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = sizes(
         args.quick,
         shared_server=args.shared_server,
+        rounds=args.rounds,
         gen_concurrency=args.gen_concurrency,
         gen_prompts=args.gen_prompts,
         gen_output_len=args.gen_output_len,

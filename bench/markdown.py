@@ -62,3 +62,8 @@ def render(result: SuiteResult, env: dict[str, Any], date: str, images: Sequence
         lines += ["## Notes", "", *(f"- {n}" for n in result.notes), ""]
     lines += [f"![{name}]({name})" for name in images]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def listed(values: Sequence[float | None]) -> str:
+    """Numbers as one cell: ``0.97, 1.02, -`` (``-`` for a missing value)."""
+    return ", ".join("-" if v is None else f"{v:.2f}" for v in values)

@@ -12,6 +12,9 @@ class Sizes:
     """Counts, concurrency levels and durations; the defaults are the full run."""
 
     quick: bool = False
+    # Each comparison is repeated this many times, servers alternating, and its median
+    # reported: on a shared 2-core host one pass varies by about 10%.
+    rounds: int = 3
     # One server with every model serves every suite (the quick smoke: one start, not three).
     shared_server: bool = False
     gen_concurrency: tuple[int, ...] = (1, 8, 32)
@@ -47,6 +50,7 @@ class Sizes:
 QUICK = Sizes(
     quick=True,
     shared_server=True,
+    rounds=1,
     gen_concurrency=(4,),
     gen_prompts=4,
     gen_warmups=1,

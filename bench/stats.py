@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import statistics
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -28,6 +29,17 @@ def ratio(ours: float | None, reference: float | None) -> float | None:
     if not (math.isfinite(ours) and math.isfinite(reference)) or reference == 0:
         return None
     return ours / reference
+
+
+def median_of(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Per key, the median of the numeric values the runs give (other values: the first)."""
+    out: dict[str, Any] = {}
+    for key in dict.fromkeys(k for run in runs for k in run):
+        values = [run[key] for run in runs if key in run]
+        numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+        numbers = [v for v in numbers if math.isfinite(v)]
+        out[key] = statistics.median(numbers) if numbers else values[0]
+    return out
 
 
 @dataclass(frozen=True)

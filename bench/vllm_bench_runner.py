@@ -27,6 +27,7 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(
             [
                 *plan["common"],
+                *run.get("extra_args", []),
                 "--max-concurrency",
                 str(run["concurrency"]),
                 "--num-prompts",
@@ -40,7 +41,7 @@ def main(argv: list[str]) -> int:
         )
         started = time.process_time()
         bench_main(args)
-        cpu[str(run["concurrency"])] = time.process_time() - started
+        cpu[run.get("key", str(run["concurrency"]))] = time.process_time() - started
     Path(plan["cpu_file"]).write_text(json.dumps(cpu))
     return 0
 

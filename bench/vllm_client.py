@@ -15,6 +15,7 @@ from typing import Any
 from bench.machine import REPO
 from bench.servers import base_env
 
+WARM_UP_SEED_OFFSET = 1000
 KEPT = (
     "completed",
     "failed",
@@ -87,14 +88,33 @@ def run_vllm_bench(
     workdir: Path,
     label: str,
     timeout_s: float = 3600,
+    *,
+    warm_up: bool = True,
 ) -> dict[int, dict[str, Any]]:
     """Run the client once per (concurrency, prompts, warm-up requests); summary plus
     ``client_cpu_s`` per level.
+
+    With ``warm_up``, each level first runs one unrecorded wave of ``concurrency`` prompts
+    drawn with another seed: vLLM's own warm-up requests all repeat the first prompt (one
+    prefill, then prefix-cache hits), which leaves the batched-prefill shapes cold, and
+    distinct prompts keep the prefix cache from favouring the measured run.
 
     One child process serves all levels so its import (many CPU seconds) is paid once and
     recorded apart (``client_import_cpu_s``).
     """
     workdir.mkdir(parents=True, exist_ok=True)
+    warm_runs = [
+        {
+            "concurrency": c,
+            "num_prompts": c,
+            "warmups": 0,
+            "result_file": str(workdir / f"{label}-warm-c{c}.json"),
+            "extra_args": ["--seed", str(load.seed + WARM_UP_SEED_OFFSET)],
+            "key": f"warm-up c{c}",
+        }
+        for c, _, _ in levels
+        if warm_up
+    ]
     runs = [
         {
             "concurrency": c,
@@ -106,7 +126,11 @@ def run_vllm_bench(
     ]
     plan_file = workdir / f"{label}-plan.json"
     cpu_file = workdir / f"{label}-cpu.json"
-    plan = {"common": load.common_args(base_url), "runs": runs, "cpu_file": str(cpu_file)}
+    plan = {
+        "common": load.common_args(base_url),
+        "runs": warm_runs + runs,
+        "cpu_file": str(cpu_file),
+    }
     plan_file.write_text(json.dumps(plan))
     log_path = workdir / f"{label}-client.log"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

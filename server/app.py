@@ -23,6 +23,7 @@ from server.api.guard import RequestGuardMiddleware
 from server.api.middleware import RequestContextMiddleware
 from server.api.openapi import install_openapi
 from server.api.routes import health, models
+from server.heap import freeze_startup_heap
 from server.metrics import Metrics
 from server.registry import ModelRegistry, ServedModel
 from server.settings import EncoderModelConfig, GenerateModelConfig, Settings
@@ -62,7 +63,8 @@ async def _load_and_watch(app: FastAPI, registry: ModelRegistry) -> None:
         log.exception("a model failed to load")
         app.state.fail(f"model loading failed: {exc}")
         return
-    log.info("all %d models loaded", len(registry))
+    frozen = freeze_startup_heap()
+    log.info("all %d models loaded (%d startup objects frozen)", len(registry), frozen)
     while True:
         await asyncio.sleep(WATCHDOG_INTERVAL_S)
         for model in registry:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from bench.context import Context, log
+from bench.markdown import listed
 from bench.result import BarPlot, LinePlot, SuiteResult, Table
 from bench.servers import ServerStartError
 from bench.specs import model_dir, model_entry, vllm_generate
-from bench.stats import Target, at_least, at_most, ratio
+from bench.stats import Target, at_least, at_most, median_of, ratio
 from bench.vllm_client import GenerationLoad, run_vllm_bench
 
 SERVERS = ("vllm", "ours")
@@ -48,6 +49,18 @@ def compare(
     return ratios, targets
 
 
+def median_by_level(
+    runs: list[dict[int, dict[str, Any]]], levels: list[int]
+) -> dict[int, dict[str, Any]]:
+    """Per level, each metric's median over the rounds."""
+    return {c: median_of([run[c] for run in runs if c in run]) for c in levels}
+
+
+def _by_round(runs: list[dict[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    keep = ("output_throughput", "p50_ttft_ms", "p50_tpot_ms", "p99_itl_ms", "failed")
+    return [{str(c): {k: v.get(k) for k in keep} for c, v in run.items()} for run in runs]
+
+
 def run(ctx: Context) -> SuiteResult:
     sizes = ctx.sizes
     entry = model_entry("generate")
@@ -71,27 +84,47 @@ def run(ctx: Context) -> SuiteResult:
             "output_len": load.output_len,
             "levels": [{"concurrency": c, "prompts": n, "warmups": w} for c, n, w in plan],
             "ours_config": ctx.ours("generate").name,
+            "rounds": sizes.rounds,
+            "warm_up": "per level, one unrecorded wave of `concurrency` prompts (other seed)",
         },
     )
-    measured: dict[str, dict[int, dict[str, Any]]] = {}
-    # vLLM first: in the shared (quick) mode our server then stays up for the next suites.
-    for label, spec in (("vllm", vllm_generate()), ("ours", ctx.ours("generate"))):
-        try:
-            server = ctx.pool.get(spec)
-        except ServerStartError as exc:
-            result.notes.append(f"{spec.name} did not start: {exc.reason}")
-            result.results[f"{label}_error"] = exc.log_tail[-2000:]
-            continue
-        log(f"generation: {label} at concurrency {levels}")
-        with ctx.pool.sampling(server):
-            measured[label] = run_vllm_bench(
-                load, server.base_url, plan, ctx.workdir / "generation", label
-            )
-        result.results[label] = {str(c): v for c, v in measured[label].items()}
+    specs = {"vllm": vllm_generate(), "ours": ctx.ours("generate")}
+    runs: dict[str, list[dict[int, dict[str, Any]]]] = {label: [] for label in SERVERS}
+    for round_ in range(sizes.rounds):
+        # Alternate who goes first; in the shared (quick) mode, one round ends with ours,
+        # which then stays up for the next suites.
+        for label in SERVERS if round_ % 2 == 0 else SERVERS[::-1]:
+            if f"{label}_error" in result.results:
+                continue
+            spec = specs[label]
+            try:
+                server = ctx.pool.get(spec)
+            except ServerStartError as exc:
+                result.notes.append(f"{spec.name} did not start: {exc.reason}")
+                result.results[f"{label}_error"] = exc.log_tail[-2000:]
+                continue
+            log(f"generation round {round_ + 1}/{sizes.rounds}: {label} at concurrency {levels}")
+            with ctx.pool.sampling(server):
+                runs[label].append(
+                    run_vllm_bench(
+                        load, server.base_url, plan, ctx.workdir / f"generation-{round_}", label
+                    )
+                )
+    measured = {label: median_by_level(r, levels) for label, r in runs.items() if r}
+    for label, by_level in measured.items():
+        result.results[label] = {str(c): v for c, v in by_level.items()}
+    result.results["rounds"] = {label: _by_round(r) for label, r in runs.items() if r}
     result.ratios, result.targets = compare(
         measured.get("ours", {}), measured.get("vllm", {}), levels
     )
-    failed = sum(int(v.get("failed") or 0) for m in measured.values() for v in m.values())
+    result.results["ratios_by_round"] = {
+        f"output_tokens_per_s_c{c}": [
+            ratio(o[c].get("output_throughput"), v[c].get("output_throughput"))
+            for o, v in zip(runs["ours"], runs["vllm"], strict=False)
+        ]
+        for c in levels
+    }
+    failed = sum(int(v.get("failed") or 0) for r in runs.values() for m in r for v in m.values())
     result.results["failures"] = failed
     _present(result, measured, levels)
     return result
@@ -129,7 +162,7 @@ def _present(
         if (m := measured.get(label))
         for c in levels
     ]
-    result.tables.append(Table("Ours vs vLLM's server", columns, rows))
+    result.tables.append(Table("Ours vs vLLM's server (medians over the rounds)", columns, rows))
     ratio_rows = [
         (
             c,
@@ -137,13 +170,14 @@ def _present(
             result.ratios[f"ttft_p50_c{c}"],
             result.ratios[f"tpot_p50_c{c}"],
             result.ratios[f"itl_p99_c{c}"],
+            listed(result.results["ratios_by_round"][f"output_tokens_per_s_c{c}"]),
         )
         for c in levels
     ]
     result.tables.append(
         Table(
-            "Ours / vLLM",
-            ("concurrency", "output tok/s", "TTFT p50", "TPOT p50", "ITL p99"),
+            "Ours / vLLM (medians over the rounds)",
+            ("concurrency", "output tok/s", "TTFT p50", "TPOT p50", "ITL p99", "tok/s by round"),
             ratio_rows,
         )
     )

@@ -19,6 +19,7 @@ import numpy as np
 
 from server.encoders import ipc
 from server.encoders.spec import Head, ModelDescription, WorkerSpec
+from server.heap import freeze_startup_heap
 
 log = logging.getLogger("server.encoders.worker")
 
@@ -63,6 +64,7 @@ def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
         log.exception("loading %s failed", spec.path)
         ipc.send_blocking(sock, ipc.LoadFailed(f"{type(exc).__name__}: {exc}"))
         sys.exit(1)
+    freeze_startup_heap()
     ipc.send_blocking(sock, ipc.Ready(os.getpid(), description, time.perf_counter() - started))
     log.info(
         "worker for %s ready in %.1fs (pid %d, %d threads)",

@@ -7,10 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from bench.stats import at_least, at_most, percentile, ratio
+from bench.markdown import listed
+from bench.stats import at_least, at_most, median_of, percentile, ratio
 from bench.suites.encoders import compare as compare_encoders
 from bench.suites.generation import compare as compare_generation
-from bench.suites.generation import target_levels
+from bench.suites.generation import median_by_level, target_levels
 from bench.suites.soak import rss_growth
 
 
@@ -93,3 +94,32 @@ def test_rss_growth_compares_after_warmup_with_the_end() -> None:
     assert growth["end_mib"] == 1030.0
     assert growth["growth_pct"] == pytest.approx(3.0)
     assert rss_growth([(0.0, 1.0)], warmup_s=0.0)["growth_pct"] is None
+
+
+def test_median_of_takes_each_numeric_key_across_rounds() -> None:
+    runs = [
+        {"tok_s": 40.0, "ttft": 900.0, "failed": 0, "note": "a"},
+        {"tok_s": 44.0, "ttft": 1800.0, "failed": 1, "note": "b"},
+        {"tok_s": 38.0, "ttft": math.nan, "failed": 0, "extra": None},
+    ]
+    med = median_of(runs)
+    assert med["tok_s"] == 40.0
+    assert med["ttft"] == pytest.approx(1350.0)  # NaN is left out, not propagated
+    assert med["failed"] == 0
+    assert med["note"] == "a"
+    assert med["extra"] is None
+
+
+def test_generation_medians_are_per_level() -> None:
+    rounds = [
+        {1: {"output_throughput": 9.0}, 8: {"output_throughput": 40.0}},
+        {1: {"output_throughput": 10.0}, 8: {"output_throughput": 36.0}},
+        {1: {"output_throughput": 11.0}, 8: {"output_throughput": 44.0}},
+    ]
+    med = median_by_level(rounds, [1, 8])
+    assert med[1]["output_throughput"] == 10.0
+    assert med[8]["output_throughput"] == 40.0
+
+
+def test_listed_formats_one_cell() -> None:
+    assert listed([0.9712, None, 1.0]) == "0.97, -, 1.00"
