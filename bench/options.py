@@ -18,7 +18,10 @@ class Sizes:
     # One server with every model serves every suite (the quick smoke: one start, not three).
     shared_server: bool = False
     gen_concurrency: tuple[int, ...] = (1, 8, 32)
-    gen_prompts: int | None = None  # per level; default two waves: max(8, 2 x concurrency)
+    # Per level; default four waves, max(16, 4 x concurrency): the first wave's requests all
+    # wait for one another's prefill, later ones arrive one by one, so with two waves the
+    # TTFT median falls between those two groups and swings by 1.5x from run to run.
+    gen_prompts: int | None = None
     gen_warmups: int | None = None  # per level; default one per client
     gen_input_len: int = 128
     gen_output_len: int = 64
@@ -38,7 +41,7 @@ class Sizes:
     soak_rss_growth_pct: float = 5.0
 
     def prompts_at(self, concurrency: int) -> int:
-        return self.gen_prompts or max(8, 2 * concurrency)
+        return self.gen_prompts or max(16, 4 * concurrency)
 
     def warmups_at(self, concurrency: int) -> int:
         return self.gen_warmups if self.gen_warmups is not None else concurrency

@@ -38,7 +38,12 @@ def median_of(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         values = [run[key] for run in runs if key in run]
         numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
         numbers = [v for v in numbers if math.isfinite(v)]
-        out[key] = statistics.median(numbers) if numbers else values[0]
+        if not numbers:
+            out[key] = values[0]
+        elif all(v == numbers[0] for v in numbers):
+            out[key] = numbers[0]  # a setting such as a prompt count keeps its type
+        else:
+            out[key] = statistics.median(numbers)
     return out
 
 

@@ -98,9 +98,9 @@ def test_rss_growth_compares_after_warmup_with_the_end() -> None:
 
 def test_median_of_takes_each_numeric_key_across_rounds() -> None:
     runs = [
-        {"tok_s": 40.0, "ttft": 900.0, "failed": 0, "note": "a"},
-        {"tok_s": 44.0, "ttft": 1800.0, "failed": 1, "note": "b"},
-        {"tok_s": 38.0, "ttft": math.nan, "failed": 0, "extra": None},
+        {"tok_s": 40.0, "ttft": 900.0, "failed": 0, "note": "a", "prompts": 16},
+        {"tok_s": 44.0, "ttft": 1800.0, "failed": 1, "note": "b", "prompts": 16},
+        {"tok_s": 38.0, "ttft": math.nan, "failed": 0, "extra": None, "prompts": 16},
     ]
     med = median_of(runs)
     assert med["tok_s"] == 40.0
@@ -108,6 +108,8 @@ def test_median_of_takes_each_numeric_key_across_rounds() -> None:
     assert med["failed"] == 0
     assert med["note"] == "a"
     assert med["extra"] is None
+    assert med["prompts"] == 16 and isinstance(med["prompts"], int)
+    assert median_of([{"prompts": 16}, {"prompts": 16}])["prompts"] == 16
 
 
 def test_generation_medians_are_per_level() -> None:
