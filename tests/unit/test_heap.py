@@ -20,9 +20,9 @@ def test_live_objects_are_frozen_and_garbage_is_collected_first() -> None:
         frozen = freeze_startup_heap()
         assert frozen == gc.get_freeze_count() > len(kept)
         # Frozen objects are no longer among those the collector tracks and scans.
-        assert sum(isinstance(o, _Cycle) for o in gc.get_objects()) == 0
+        assert sum(type(o) is _Cycle for o in gc.get_objects()) == 0
     finally:
         gc.unfreeze()
     assert gc.get_freeze_count() == 0
     # The unreachable cycle was collected before freezing, not frozen with the live ones.
-    assert sum(isinstance(o, _Cycle) for o in gc.get_objects()) == len(kept)
+    assert sum(type(o) is _Cycle for o in gc.get_objects()) == len(kept)
