@@ -88,13 +88,11 @@ def run_vllm_bench(
     workdir: Path,
     label: str,
     timeout_s: float = 3600,
-    *,
-    warm_up: bool = True,
 ) -> dict[int, dict[str, Any]]:
     """Run the client once per (concurrency, prompts, warm-up requests); summary plus
     ``client_cpu_s`` per level.
 
-    With ``warm_up``, each level first runs one unrecorded wave of ``concurrency`` prompts
+    Each level first runs one unrecorded wave of ``concurrency`` prompts
     drawn with another seed: vLLM's own warm-up requests all repeat the first prompt (one
     prefill, then prefix-cache hits), which leaves the batched-prefill shapes cold, and
     distinct prompts keep the prefix cache from favouring the measured run.
@@ -113,7 +111,6 @@ def run_vllm_bench(
             "key": f"warm-up c{c}",
         }
         for c, _, _ in levels
-        if warm_up
     ]
     runs = [
         {

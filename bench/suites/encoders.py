@@ -163,10 +163,11 @@ def run(ctx: Context) -> SuiteResult:
     for task in TASKS:
         # Ratios are taken of the medians over the rounds (each round pairs a ceiling pass
         # with a pass through our server, measured back to back).
+        medians = median_of(per_round[task])
         ceilings[task]["best_inputs_per_s_by_round"] = [r["ceiling"] for r in per_round[task]]
-        ceilings[task]["best_inputs_per_s"] = median_of(per_round[task])["ceiling"]
+        ceilings[task]["best_inputs_per_s"] = medians["ceiling"]
         ours[task][target]["throughput_by_round"] = [r["ours"] for r in per_round[task]]
-        ours[task][target]["throughput"] = median_of(per_round[task])["ours"]
+        ours[task][target]["throughput"] = medians["ours"]
     result.results["ceiling"] = ceilings
     result.results["ours"] = {t: {str(c): v for c, v in m.items()} for t, m in ours.items()}
     result.results["ratios_by_round"] = {
