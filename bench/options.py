@@ -18,11 +18,8 @@ class Sizes:
     # One server with every model serves every suite (the quick smoke: one start, not three).
     shared_server: bool = False
     gen_concurrency: tuple[int, ...] = (1, 8, 32)
-    # Per level; default four waves, max(16, 4 x concurrency): the first wave's requests all
-    # wait for one another's prefill, later ones arrive one by one, so with two waves the
-    # TTFT median falls between those two groups and swings by 1.5x from run to run.
+    # Per level; default four waves, max(16, 4 x concurrency).
     gen_prompts: int | None = None
-    gen_warmups: int | None = None  # per level; default one per client
     gen_input_len: int = 128
     gen_output_len: int = 64
     enc_concurrency: tuple[int, ...] = (1, 8, 64)
@@ -43,9 +40,6 @@ class Sizes:
     def prompts_at(self, concurrency: int) -> int:
         return self.gen_prompts or max(16, 4 * concurrency)
 
-    def warmups_at(self, concurrency: int) -> int:
-        return self.gen_warmups if self.gen_warmups is not None else concurrency
-
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -56,7 +50,6 @@ QUICK = Sizes(
     rounds=1,
     gen_concurrency=(4,),
     gen_prompts=4,
-    gen_warmups=1,
     gen_output_len=32,
     enc_concurrency=(8,),
     enc_requests=64,

@@ -2,7 +2,8 @@
 concurrency level, recording the CPU time of each run apart from the (heavy) import.
 
 ``python -m bench.vllm_bench_runner PLAN.json``: the plan names the common CLI arguments and,
-per run, the max concurrency, prompt count and result file; CPU times go to ``cpu_file``.
+per run, the max concurrency, prompt count, dataset seed and result file; CPU times go to
+``cpu_file``.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ def main(argv: list[str]) -> int:
         args = parser.parse_args(
             [
                 *plan["common"],
-                *run.get("extra_args", []),
+                "--seed",
+                str(run["seed"]),
                 "--max-concurrency",
                 str(run["concurrency"]),
                 "--num-prompts",
                 str(run["num_prompts"]),
                 "--num-warmups",
-                str(run["warmups"]),
+                "0",
                 "--save-result",
                 "--result-filename",
                 run["result_file"],

@@ -15,7 +15,8 @@ from typing import Any
 from bench.machine import REPO
 from bench.servers import base_env
 
-WARM_UP_SEED_OFFSET = 1000
+# Warm-up prompts come from seed + this offset: never a measured round's seed (see `Level`).
+WARM_UP_SEED_OFFSET = 1_000_000
 KEPT = (
     "completed",
     "failed",
@@ -41,7 +42,6 @@ class GenerationLoad:
     tokenizer: Path
     input_len: int = 128
     output_len: int = 64
-    seed: int = 0
 
     def common_args(self, base_url: str) -> list[str]:
         return [
@@ -66,14 +66,42 @@ class GenerationLoad:
             "--ignore-eos",
             "--temperature",
             "0",
-            "--seed",
-            str(self.seed),
             "--percentile-metrics",
             "ttft,tpot,itl,e2el",
             "--metric-percentiles",
             "50,99",
             "--disable-tqdm",
         ]
+
+
+@dataclass(frozen=True)
+class Level:
+    """One measured run: ``prompts`` requests from ``concurrency`` clients, drawn with ``seed``.
+
+    vLLM caches prompt prefixes (on by default, in both servers) and its random dataset draws
+    the same first prompts for the same seed whatever the count, so a prompt seen before by a
+    server prefills almost for free: TTFT ~1.5 s instead of ~9 s at concurrency 8 here. Every
+    run on a server therefore gets a seed that server has not seen; both servers get the same.
+    """
+
+    concurrency: int
+    prompts: int
+    seed: int
+
+    @property
+    def warm_up_seed(self) -> int:
+        return self.seed + WARM_UP_SEED_OFFSET
+
+
+def levels_for_round(
+    concurrency: Sequence[int], prompts: Sequence[int], round_: int, base_seed: int = 0
+) -> list[Level]:
+    """The runs of one round, each level with its own seed: ``base + round x levels + index``."""
+    n = len(concurrency)
+    return [
+        Level(c, p, base_seed + round_ * n + i)
+        for i, (c, p) in enumerate(zip(concurrency, prompts, strict=True))
+    ]
 
 
 def summarize(raw: dict[str, Any]) -> dict[str, Any]:
@@ -84,18 +112,16 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
 def run_vllm_bench(
     load: GenerationLoad,
     base_url: str,
-    levels: Sequence[tuple[int, int, int]],
+    levels: Sequence[Level],
     workdir: Path,
     label: str,
     timeout_s: float = 3600,
 ) -> dict[int, dict[str, Any]]:
-    """Run the client once per (concurrency, prompts, warm-up requests); summary plus
-    ``client_cpu_s`` per level.
+    """Run the client once per level; summary plus ``client_cpu_s`` per level.
 
-    Each level first runs one unrecorded wave of ``concurrency`` prompts
-    drawn with another seed: vLLM's own warm-up requests all repeat the first prompt (one
-    prefill, then prefix-cache hits), which leaves the batched-prefill shapes cold, and
-    distinct prompts keep the prefix cache from favouring the measured run.
+    Each level first runs one unrecorded wave of ``concurrency`` prompts drawn with the
+    level's warm-up seed. vLLM's own ``--num-warmups`` is not used: it sends the first
+    measured prompt, which the measured run then finds in the prefix cache.
 
     One child process serves all levels so its import (many CPU seconds) is paid once and
     recorded apart (``client_import_cpu_s``).
@@ -103,23 +129,22 @@ def run_vllm_bench(
     workdir.mkdir(parents=True, exist_ok=True)
     warm_runs = [
         {
-            "concurrency": c,
-            "num_prompts": c,
-            "warmups": 0,
-            "result_file": str(workdir / f"{label}-warm-c{c}.json"),
-            "extra_args": ["--seed", str(load.seed + WARM_UP_SEED_OFFSET)],
-            "key": f"warm-up c{c}",
+            "concurrency": level.concurrency,
+            "num_prompts": level.concurrency,
+            "seed": level.warm_up_seed,
+            "result_file": str(workdir / f"{label}-warm-c{level.concurrency}.json"),
+            "key": f"warm-up c{level.concurrency}",
         }
-        for c, _, _ in levels
+        for level in levels
     ]
     runs = [
         {
-            "concurrency": c,
-            "num_prompts": n,
-            "warmups": w,
-            "result_file": str(workdir / f"{label}-c{c}.json"),
+            "concurrency": level.concurrency,
+            "num_prompts": level.prompts,
+            "seed": level.seed,
+            "result_file": str(workdir / f"{label}-c{level.concurrency}.json"),
         }
-        for c, n, w in levels
+        for level in levels
     ]
     plan_file = workdir / f"{label}-plan.json"
     cpu_file = workdir / f"{label}-cpu.json"
@@ -150,6 +175,7 @@ def run_vllm_bench(
     for run in runs:
         summary = summarize(json.loads(Path(str(run["result_file"])).read_text()))
         summary["num_prompts"] = run["num_prompts"]
+        summary["seed"] = run["seed"]
         summary["client_cpu_s"] = round(cpu[str(run["concurrency"])], 3)
         summary["client_import_cpu_s"] = round(cpu["import"], 3)
         summary["client_process_cpu_s"] = round(total_cpu, 3)

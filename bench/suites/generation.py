@@ -11,7 +11,7 @@ from bench.result import BarPlot, LinePlot, SuiteResult, Table
 from bench.servers import ServerStartError
 from bench.specs import model_dir, model_entry, vllm_generate
 from bench.stats import Target, at_least, at_most, median_of, ratio
-from bench.vllm_client import GenerationLoad, run_vllm_bench
+from bench.vllm_client import GenerationLoad, levels_for_round, run_vllm_bench
 
 SERVERS = ("vllm", "ours")
 
@@ -69,10 +69,9 @@ def run(ctx: Context) -> SuiteResult:
         tokenizer=model_dir(entry),
         input_len=sizes.gen_input_len,
         output_len=sizes.gen_output_len,
-        seed=sizes.seed,
     )
     levels = list(sizes.gen_concurrency)
-    plan = [(c, sizes.prompts_at(c), sizes.warmups_at(c)) for c in levels]
+    prompts = [sizes.prompts_at(c) for c in levels]
     result = SuiteResult(
         "generation",
         {
@@ -82,15 +81,20 @@ def run(ctx: Context) -> SuiteResult:
             "client": "vllm.benchmarks.serve (openai-chat, random dataset, ignore_eos)",
             "input_len": load.input_len,
             "output_len": load.output_len,
-            "levels": [{"concurrency": c, "prompts": n, "warmups": w} for c, n, w in plan],
+            "levels": [
+                {"concurrency": c, "prompts": n} for c, n in zip(levels, prompts, strict=True)
+            ],
             "ours_config": ctx.ours("generate").name,
             "rounds": sizes.rounds,
-            "warm_up": "per level, one unrecorded wave of `concurrency` prompts (other seed)",
+            "prompt_seeds": "seed + round x levels + level index, the same for both servers;"
+            " no server sees a measured prompt twice (prefix caching)",
+            "warm_up": "per level, one unrecorded wave of `concurrency` prompts (another seed)",
         },
     )
     specs = {"vllm": vllm_generate(), "ours": ctx.ours("generate")}
     runs: dict[str, list[dict[int, dict[str, Any]]]] = {label: [] for label in SERVERS}
     for round_ in range(sizes.rounds):
+        plan = levels_for_round(levels, prompts, round_, sizes.seed)
         # Alternate who goes first; in the shared (quick) mode, one round ends with ours,
         # which then stays up for the next suites.
         for label in SERVERS if round_ % 2 == 0 else SERVERS[::-1]:

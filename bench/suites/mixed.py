@@ -4,6 +4,7 @@ each one's throughput against the same load alone (same durations, same run)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from bench.context import Context, log
@@ -15,14 +16,30 @@ from bench.specs import model_entry
 from bench.stats import ratio
 
 
-def workloads(ctx: Context) -> tuple[list[Call], list[Call]]:
-    """The generation calls (chat, fixed output length) and the embedding calls."""
+@dataclass(frozen=True)
+class Workloads:
+    """Generation calls (chat, fixed output length) in three disjoint sets, so that no phase
+    finds its prompts in the engine's prefix cache, and the embedding calls."""
+
+    gen_warm_up: list[Call]
+    gen_alone: list[Call]
+    gen_together: list[Call]
+    embed: list[Call]
+
+
+def workloads(ctx: Context) -> Workloads:
     sizes = ctx.sizes
-    prompts = chat_prompts(max(64, 4 * sizes.mixed_gen_concurrency), seed=sizes.seed + 1)
+    per_phase = max(64, 4 * sizes.mixed_gen_concurrency)
+    warm = sizes.mixed_gen_concurrency
+    prompts = chat_prompts(warm + 2 * per_phase, seed=sizes.seed + 1)
     gen = chat_calls(str(model_entry("generate")["name"]), prompts, sizes.gen_output_len)
     texts = sentences(sizes.enc_requests, seed=sizes.seed)
-    embed = encoder_calls("embed", str(model_entry("embed")["name"]), texts)
-    return gen, embed
+    return Workloads(
+        gen_warm_up=gen[:warm],
+        gen_alone=gen[warm : warm + per_phase],
+        gen_together=gen[warm + per_phase :],
+        embed=encoder_calls("embed", str(model_entry("embed")["name"]), texts),
+    )
 
 
 async def _together(
@@ -58,9 +75,10 @@ def run(ctx: Context) -> SuiteResult:
         },
     )
     server = ctx.pool.get(ctx.ours("default"))
-    gen, embed = workloads(ctx)
+    load = workloads(ctx)
+    gen, embed = load.gen_alone, load.embed
     url = server.base_url
-    run_closed_loop(url, gen[: sizes.mixed_gen_concurrency], sizes.mixed_gen_concurrency)
+    run_closed_loop(url, load.gen_warm_up, sizes.mixed_gen_concurrency)
     run_closed_loop(url, embed[:64], sizes.mixed_embed_concurrency)
     with ctx.pool.sampling(server):
         log("mixed: generation alone")
@@ -76,7 +94,7 @@ def run(ctx: Context) -> SuiteResult:
             url, embed, sizes.mixed_embed_concurrency, duration_s=sizes.mixed_duration_s
         )
         log("mixed: both at once")
-        gen_mixed, embed_mixed = asyncio.run(_together(url, gen, embed, ctx))
+        gen_mixed, embed_mixed = asyncio.run(_together(url, load.gen_together, embed, ctx))
     runs: dict[str, dict[str, Any]] = {
         "generation_alone": gen_alone.summary(),
         "embeddings_alone": embed_alone.summary(),
@@ -84,6 +102,15 @@ def run(ctx: Context) -> SuiteResult:
         "embeddings_mixed": embed_mixed.summary(),
     }
     result.results = {**runs, "errors": sum(r["errors"] for r in runs.values())}
+    for name, phase, calls in (
+        ("generation_alone", gen_alone, gen),
+        ("generation_mixed", gen_mixed, load.gen_together),
+    ):
+        if phase.sent > len(calls):
+            result.notes.append(
+                f"{name} sent {phase.sent} requests from {len(calls)} prompts: the later"
+                " ones repeated prompts the prefix cache held"
+            )
     result.ratios = {
         "generation_tokens_per_s_mixed_vs_alone": ratio(gen_mixed.throughput, gen_alone.throughput),
         "embedding_inputs_per_s_mixed_vs_alone": ratio(
