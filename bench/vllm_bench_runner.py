@@ -1,9 +1,9 @@
 """Runs inside a child process: vLLM's serving benchmark (``vllm bench serve``) once per
 concurrency level, recording the CPU time of each run apart from the (heavy) import.
 
-``python -m bench.vllm_bench_runner PLAN.json``: the plan names the common CLI arguments and,
-per run, the max concurrency, prompt count, dataset seed and result file; CPU times go to
-``cpu_file``.
+``python -m bench.vllm_bench_runner PLAN.json``: the plan names, per run, the common CLI
+arguments (server, model, dataset), the max concurrency, prompt count, dataset seed, result file
+and the key its CPU time is recorded under in ``cpu_file``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
         add_cli_args(parser)
         args = parser.parse_args(
             [
-                *plan["common"],
+                *run["common"],
                 "--seed",
                 str(run["seed"]),
                 "--max-concurrency",
@@ -43,7 +43,7 @@ def main(argv: list[str]) -> int:
         )
         started = time.process_time()
         bench_main(args)
-        cpu[run.get("key", str(run["concurrency"]))] = time.process_time() - started
+        cpu[run["key"]] = time.process_time() - started
     Path(plan["cpu_file"]).write_text(json.dumps(cpu))
     return 0
 

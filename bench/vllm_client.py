@@ -109,52 +109,57 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
     return {key: raw.get(key) for key in KEPT}
 
 
+@dataclass(frozen=True)
+class Leg:
+    """One measured client run against one server, warmed up first when ``warm_up``."""
+
+    label: str
+    base_url: str
+    level: Level
+    warm_up: bool = False
+
+
+def _client_run(load: GenerationLoad, leg: Leg, workdir: Path, warm: bool) -> dict[str, Any]:
+    c = leg.level.concurrency
+    stage = "warm-up" if warm else "run"
+    return {
+        "common": load.common_args(leg.base_url),
+        "concurrency": c,
+        "num_prompts": c if warm else leg.level.prompts,
+        "seed": leg.level.warm_up_seed if warm else leg.level.seed,
+        "result_file": str(workdir / f"{leg.label}-{stage}-c{c}.json"),
+        "key": f"{leg.label} {stage} c{c}",
+    }
+
+
 def run_vllm_bench(
     load: GenerationLoad,
-    base_url: str,
-    levels: Sequence[Level],
+    legs: Sequence[Leg],
     workdir: Path,
-    label: str,
     timeout_s: float = 3600,
-) -> dict[int, dict[str, Any]]:
-    """Run the client once per level; summary plus ``client_cpu_s`` per level.
+) -> tuple[list[dict[str, Any]], float]:
+    """Run the client once per leg, in order; per leg its summary plus ``client_cpu_s``, and
+    the CPU time of the whole client process (import and warm-ups included).
 
-    Each level first runs one unrecorded wave of ``concurrency`` prompts drawn with the
-    level's warm-up seed. vLLM's own ``--num-warmups`` is not used: it sends the first
-    measured prompt, which the measured run then finds in the prefix cache.
+    A leg that warms up first runs one unrecorded wave of ``concurrency`` prompts drawn with
+    the level's warm-up seed, right before it. vLLM's own ``--num-warmups`` is not used: it
+    sends the first measured prompt, which the measured run then finds in the prefix cache.
 
-    One child process serves all levels so its import (many CPU seconds) is paid once and
+    One child process serves all legs so that its import (many CPU seconds) is paid once and
     recorded apart (``client_import_cpu_s``).
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    warm_runs = [
-        {
-            "concurrency": level.concurrency,
-            "num_prompts": level.concurrency,
-            "seed": level.warm_up_seed,
-            "result_file": str(workdir / f"{label}-warm-c{level.concurrency}.json"),
-            "key": f"warm-up c{level.concurrency}",
-        }
-        for level in levels
-    ]
-    runs = [
-        {
-            "concurrency": level.concurrency,
-            "num_prompts": level.prompts,
-            "seed": level.seed,
-            "result_file": str(workdir / f"{label}-c{level.concurrency}.json"),
-        }
-        for level in levels
-    ]
-    plan_file = workdir / f"{label}-plan.json"
-    cpu_file = workdir / f"{label}-cpu.json"
-    plan = {
-        "common": load.common_args(base_url),
-        "runs": warm_runs + runs,
-        "cpu_file": str(cpu_file),
-    }
-    plan_file.write_text(json.dumps(plan))
-    log_path = workdir / f"{label}-client.log"
+    runs: list[dict[str, Any]] = []
+    measured: list[dict[str, Any]] = []
+    for leg in legs:
+        if leg.warm_up:
+            runs.append(_client_run(load, leg, workdir, warm=True))
+        measured.append(_client_run(load, leg, workdir, warm=False))
+        runs.append(measured[-1])
+    plan_file = workdir / "plan.json"
+    cpu_file = workdir / "cpu.json"
+    plan_file.write_text(json.dumps({"runs": runs, "cpu_file": str(cpu_file)}))
+    log_path = workdir / "client.log"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with log_path.open("wb") as log:
         done = subprocess.run(
@@ -171,13 +176,12 @@ def run_vllm_bench(
         raise RuntimeError(f"vLLM benchmark client failed ({done.returncode}):\n{tail}")
     cpu = json.loads(cpu_file.read_text())
     total_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    out: dict[int, dict[str, Any]] = {}
-    for run in runs:
+    out: list[dict[str, Any]] = []
+    for run in measured:
         summary = summarize(json.loads(Path(str(run["result_file"])).read_text()))
         summary["num_prompts"] = run["num_prompts"]
         summary["seed"] = run["seed"]
-        summary["client_cpu_s"] = round(cpu[str(run["concurrency"])], 3)
+        summary["client_cpu_s"] = round(cpu[run["key"]], 3)
         summary["client_import_cpu_s"] = round(cpu["import"], 3)
-        summary["client_process_cpu_s"] = round(total_cpu, 3)
-        out[int(str(run["concurrency"]))] = summary
-    return out
+        out.append(summary)
+    return out, round(total_cpu, 3)

@@ -52,9 +52,8 @@ def _measure(ctx: Context, spec: ServerSpec, encoders: bool) -> dict[str, Any]:
             asyncio.run(_load(ctx, server, encoders))
         record = ctx.pool.records[spec.name]
     out = record.as_dict()
-    current = ctx.pool.current
-    if current is not None and current.spec == spec:
-        idle = tree_rss(current.pid)
+    if ctx.pool.is_running(spec):
+        idle = tree_rss(ctx.pool.running[spec.name].pid)
         out["rss_idle_after_load"] = idle
         out["rss_idle_after_load_total"] = total(idle)
     return out
@@ -63,8 +62,8 @@ def _measure(ctx: Context, spec: ServerSpec, encoders: bool) -> dict[str, Any]:
 def run(ctx: Context) -> SuiteResult:
     specs = [ctx.ours("default"), ctx.ours("generate"), vllm_generate()]
     unique = list({s.name: s for s in specs}.values())
-    # The running server first: no restart for it.
-    unique.sort(key=lambda s: ctx.pool.current is None or ctx.pool.current.spec != s)
+    # A running server first: no restart for it.
+    unique.sort(key=lambda s: not ctx.pool.is_running(s))
     result = SuiteResult(
         "footprint",
         {

@@ -3,15 +3,17 @@ from vLLM's benchmark client (chat endpoint, random 128-in/64-out prompts, EOS i
 
 from __future__ import annotations
 
+import contextlib
+import statistics
 from typing import Any
 
 from bench.context import Context, log
 from bench.markdown import listed
 from bench.result import BarPlot, LinePlot, SuiteResult, Table
-from bench.servers import ServerStartError
+from bench.servers import RunningServer, ServerStartError
 from bench.specs import model_dir, model_entry, vllm_generate
 from bench.stats import Target, at_least, at_most, median_of, ratio
-from bench.vllm_client import GenerationLoad, levels_for_round, run_vllm_bench
+from bench.vllm_client import GenerationLoad, Leg, Level, levels_for_round, run_vllm_bench
 
 SERVERS = ("vllm", "ours")
 
@@ -22,20 +24,41 @@ def target_levels(levels: list[int]) -> list[int]:
     return named or [max(levels)]
 
 
+Runs = list[dict[int, dict[str, Any]]]
+# Ratio name -> the client's metric it divides.
+METRICS = {
+    "output_tokens_per_s": "output_throughput",
+    "ttft_p50": "p50_ttft_ms",
+    "ttft_p99": "p99_ttft_ms",
+    "tpot_p50": "p50_tpot_ms",
+    "itl_p99": "p99_itl_ms",
+}
+
+
+def paired_ratios(ours: Runs, ref: Runs, levels: list[int]) -> dict[str, list[float | None]]:
+    """Per metric and level, ours / reference for each round (the two measured back to back)."""
+    return {
+        f"{name}_c{c}": [
+            ratio(o.get(c, {}).get(key), r.get(c, {}).get(key))
+            for o, r in zip(ours, ref, strict=False)
+        ]
+        for c in levels
+        for name, key in METRICS.items()
+    }
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
 def compare(
-    ours: dict[int, dict[str, Any]], ref: dict[int, dict[str, Any]], levels: list[int]
+    ours: Runs, ref: Runs, levels: list[int]
 ) -> tuple[dict[str, float | None], list[Target]]:
-    """Ratios per level and the targets: tokens/s >= 1.00x at 8 and 32, TTFT p50 <= 1.05x."""
-    ratios: dict[str, float | None] = {}
-    for c in levels:
-        o, r = ours.get(c, {}), ref.get(c, {})
-        ratios[f"output_tokens_per_s_c{c}"] = ratio(
-            o.get("output_throughput"), r.get("output_throughput")
-        )
-        ratios[f"ttft_p50_c{c}"] = ratio(o.get("p50_ttft_ms"), r.get("p50_ttft_ms"))
-        ratios[f"ttft_p99_c{c}"] = ratio(o.get("p99_ttft_ms"), r.get("p99_ttft_ms"))
-        ratios[f"tpot_p50_c{c}"] = ratio(o.get("p50_tpot_ms"), r.get("p50_tpot_ms"))
-        ratios[f"itl_p99_c{c}"] = ratio(o.get("p99_itl_ms"), r.get("p99_itl_ms"))
+    """Each ratio's median over the rounds' pairs, and the targets: tokens/s >= 1.00x at 8 and
+    32, TTFT p50 <= 1.05x. A pair is measured minutes apart, so the host's drift over a run
+    (2-4x here between morning and afternoon) cancels in it, not in medians per server."""
+    ratios = {name: _median(pairs) for name, pairs in paired_ratios(ours, ref, levels).items()}
     targets = [
         at_least(
             f"output tokens/s vs vLLM, concurrency {c}", ratios[f"output_tokens_per_s_c{c}"], 1.0
@@ -49,16 +72,40 @@ def compare(
     return ratios, targets
 
 
-def median_by_level(
-    runs: list[dict[int, dict[str, Any]]], levels: list[int]
-) -> dict[int, dict[str, Any]]:
+def median_by_level(runs: Runs, levels: list[int]) -> dict[int, dict[str, Any]]:
     """Per level, each metric's median over the rounds."""
     return {c: median_of([run[c] for run in runs if c in run]) for c in levels}
 
 
-def _by_round(runs: list[dict[int, dict[str, Any]]]) -> list[dict[str, Any]]:
-    keep = ("output_throughput", "p50_ttft_ms", "p50_tpot_ms", "p99_itl_ms", "failed")
+def _by_round(runs: Runs) -> list[dict[str, Any]]:
+    keep = ("output_throughput", "p50_ttft_ms", "p50_tpot_ms", "p99_itl_ms", "failed", "seed")
     return [{str(c): {k: v.get(k) for k in keep} for c, v in run.items()} for run in runs]
+
+
+def _start_servers(ctx: Context, result: SuiteResult) -> dict[str, RunningServer]:
+    """Both servers up at once (each started and timed alone); a failed one is noted."""
+    specs = {"vllm": vllm_generate(), "ours": ctx.ours("generate")}
+    servers: dict[str, RunningServer] = {}
+    for label in SERVERS:
+        try:
+            held = ctx.pool.hold([*(specs[k] for k in servers), specs[label]])
+        except ServerStartError as exc:
+            result.notes.append(f"{specs[label].name} did not start: {exc.reason}")
+            result.results[f"{label}_error"] = exc.log_tail[-2000:]
+            continue
+        servers[label] = held[-1]
+    return servers
+
+
+def _legs(servers: dict[str, RunningServer], plan: list[Level], round_: int) -> list[Leg]:
+    """Per level both servers back to back, who goes first alternating from pair to pair;
+    each server warms each level up in the first round."""
+    legs = []
+    labels = [label for label in SERVERS if label in servers]
+    for i, level in enumerate(plan):
+        order = labels if (round_ + i) % 2 == 0 else labels[::-1]
+        legs += [Leg(k, servers[k].base_url, level, warm_up=round_ == 0) for k in order]
+    return legs
 
 
 def run(ctx: Context) -> SuiteResult:
@@ -86,48 +133,40 @@ def run(ctx: Context) -> SuiteResult:
             ],
             "ours_config": ctx.ours("generate").name,
             "rounds": sizes.rounds,
+            "design": "both servers up at once, idle but for the one measured; per round and"
+            " level the two run back to back (who goes first alternates) and each ratio is the"
+            " median over the rounds of these pairs",
             "prompt_seeds": "seed + round x levels + level index, the same for both servers;"
             " no server sees a measured prompt twice (prefix caching)",
-            "warm_up": "per level, one unrecorded wave of `concurrency` prompts (another seed)",
+            "warm_up": "in the first round, per server and level, one unrecorded wave of"
+            " `concurrency` prompts (another seed) right before the measured run",
         },
     )
-    specs = {"vllm": vllm_generate(), "ours": ctx.ours("generate")}
-    runs: dict[str, list[dict[int, dict[str, Any]]]] = {label: [] for label in SERVERS}
-    for round_ in range(sizes.rounds):
-        plan = levels_for_round(levels, prompts, round_, sizes.seed)
-        # Alternate who goes first; in the shared (quick) mode, one round ends with ours,
-        # which then stays up for the next suites.
-        for label in SERVERS if round_ % 2 == 0 else SERVERS[::-1]:
-            if f"{label}_error" in result.results:
-                continue
-            spec = specs[label]
-            try:
-                server = ctx.pool.get(spec)
-            except ServerStartError as exc:
-                result.notes.append(f"{spec.name} did not start: {exc.reason}")
-                result.results[f"{label}_error"] = exc.log_tail[-2000:]
-                continue
-            log(f"generation round {round_ + 1}/{sizes.rounds}: {label} at concurrency {levels}")
-            with ctx.pool.sampling(server):
-                runs[label].append(
-                    run_vllm_bench(
-                        load, server.base_url, plan, ctx.workdir / f"generation-{round_}", label
-                    )
-                )
+    servers = _start_servers(ctx, result)
+    runs: dict[str, Runs] = {label: [] for label in servers}
+    client_cpu: list[float] = []
+    for round_ in range(sizes.rounds if servers else 0):
+        legs = _legs(servers, levels_for_round(levels, prompts, round_, sizes.seed), round_)
+        order = ", ".join(f"{x.label} c{x.level.concurrency}" for x in legs)
+        log(f"generation round {round_ + 1}/{sizes.rounds}: {order}")
+        with contextlib.ExitStack() as sampling:
+            for server in servers.values():
+                sampling.enter_context(ctx.pool.sampling(server))
+            summaries, cpu = run_vllm_bench(load, legs, ctx.workdir / f"generation-{round_}")
+        client_cpu.append(cpu)
+        by_label: dict[str, dict[int, dict[str, Any]]] = {label: {} for label in servers}
+        for leg, summary in zip(legs, summaries, strict=True):
+            by_label[leg.label][leg.level.concurrency] = summary
+        for label, measured_round in by_label.items():
+            runs[label].append(measured_round)
     measured = {label: median_by_level(r, levels) for label, r in runs.items() if r}
     for label, by_level in measured.items():
         result.results[label] = {str(c): v for c, v in by_level.items()}
     result.results["rounds"] = {label: _by_round(r) for label, r in runs.items() if r}
-    result.ratios, result.targets = compare(
-        measured.get("ours", {}), measured.get("vllm", {}), levels
-    )
-    result.results["ratios_by_round"] = {
-        f"output_tokens_per_s_c{c}": [
-            ratio(o[c].get("output_throughput"), v[c].get("output_throughput"))
-            for o, v in zip(runs["ours"], runs["vllm"], strict=False)
-        ]
-        for c in levels
-    }
+    result.results["client_process_cpu_s_by_round"] = client_cpu
+    ours_runs, ref_runs = runs.get("ours", []), runs.get("vllm", [])
+    result.ratios, result.targets = compare(ours_runs, ref_runs, levels)
+    result.results["ratios_by_round"] = paired_ratios(ours_runs, ref_runs, levels)
     failed = sum(int(v.get("failed") or 0) for r in runs.values() for m in r for v in m.values())
     result.results["failures"] = failed
     _present(result, measured, levels)
@@ -166,7 +205,7 @@ def _present(
         if (m := measured.get(label))
         for c in levels
     ]
-    result.tables.append(Table("Ours vs vLLM's server (medians over the rounds)", columns, rows))
+    result.tables.append(Table("Ours vs vLLM's server (each server's medians)", columns, rows))
     ratio_rows = [
         (
             c,
@@ -175,13 +214,22 @@ def _present(
             result.ratios[f"tpot_p50_c{c}"],
             result.ratios[f"itl_p99_c{c}"],
             listed(result.results["ratios_by_round"][f"output_tokens_per_s_c{c}"]),
+            listed(result.results["ratios_by_round"][f"ttft_p50_c{c}"]),
         )
         for c in levels
     ]
     result.tables.append(
         Table(
-            "Ours / vLLM (medians over the rounds)",
-            ("concurrency", "output tok/s", "TTFT p50", "TPOT p50", "ITL p99", "tok/s by round"),
+            "Ours / vLLM (medians of the rounds' back-to-back pairs)",
+            (
+                "concurrency",
+                "output tok/s",
+                "TTFT p50",
+                "TPOT p50",
+                "ITL p99",
+                "tok/s by round",
+                "TTFT p50 by round",
+            ),
             ratio_rows,
         )
     )

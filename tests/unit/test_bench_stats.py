@@ -11,7 +11,7 @@ from bench.markdown import listed
 from bench.stats import at_least, at_most, median_of, percentile, ratio
 from bench.suites.encoders import compare as compare_encoders
 from bench.suites.generation import compare as compare_generation
-from bench.suites.generation import median_by_level, target_levels
+from bench.suites.generation import median_by_level, paired_ratios, target_levels
 from bench.suites.soak import rss_growth
 
 
@@ -55,7 +55,7 @@ def test_generation_targets_at_8_and_32_and_ttft_everywhere() -> None:
     ours = {c: {"output_throughput": 110.0, "p50_ttft_ms": 50.0} for c in (1, 8, 32)}
     ref = {c: {"output_throughput": 100.0, "p50_ttft_ms": 50.0} for c in (1, 8, 32)}
     ref[32]["output_throughput"] = 120.0
-    ratios, targets = compare_generation(ours, ref, [1, 8, 32])
+    ratios, targets = compare_generation([ours], [ref], [1, 8, 32])
     assert ratios["output_tokens_per_s_c8"] == pytest.approx(1.1)
     by_name = {t.name: t.met for t in targets}
     assert by_name == {
@@ -68,9 +68,24 @@ def test_generation_targets_at_8_and_32_and_ttft_everywhere() -> None:
     assert target_levels([4]) == [4]
 
 
+def test_generation_ratios_are_medians_of_back_to_back_pairs() -> None:
+    # The host slows down over the run: both servers drift together, and each round's pair
+    # says ours is 5% ahead. Medians per server would pair a fast round with a slow one.
+    ref = [{8: {"output_throughput": t, "p50_ttft_ms": 1000.0}} for t in (40.0, 20.0, 30.0)]
+    ours = [{8: {"output_throughput": 1.05 * r[8]["output_throughput"]}} for r in ref]
+    ours[1][8]["p50_ttft_ms"] = 900.0
+    ratios, targets = compare_generation(ours, ref, [8])
+    assert ratios["output_tokens_per_s_c8"] == pytest.approx(1.05)
+    assert ratios["ttft_p50_c8"] == pytest.approx(0.9)  # the one pair that has it
+    assert ratios["tpot_p50_c8"] is None
+    assert [t.met for t in targets] == [True, True]
+    pairs = paired_ratios(ours, ref, [8])["output_tokens_per_s_c8"]
+    assert pairs == [pytest.approx(1.05)] * 3
+
+
 def test_missing_reference_fails_the_target() -> None:
     ours = {8: {"output_throughput": 110.0, "p50_ttft_ms": 50.0}}
-    ratios, targets = compare_generation(ours, {}, [8])
+    ratios, targets = compare_generation([ours], [], [8])
     assert ratios["output_tokens_per_s_c8"] is None
     assert not any(t.met for t in targets)
 
