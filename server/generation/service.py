@@ -61,6 +61,13 @@ class _Choice:
             self.finish_reason = delta.finish_reason
 
 
+def _streams(delta: ChoiceDelta) -> bool:
+    """Whether a step's delta is sent as a chunk: whenever it made tokens (with the empty text
+    of a token that ends inside a character, as vLLM's server sends it: clients count and
+    time chunks per token) or finished."""
+    return bool(delta.text or delta.token_ids or delta.finish_reason or delta.logprobs)
+
+
 class _TokenClock:
     """Records time to first token and inter-token latency for one request."""
 
@@ -241,7 +248,7 @@ class GenerationService:
         async with aclosing(deltas):
             async for step in deltas:
                 for delta in step:
-                    if not (delta.text or delta.finish_reason or delta.logprobs):
+                    if not _streams(delta):
                         continue
                     logprobs = chat_logprobs(delta.logprobs or []) if request.logprobs else None
                     yield chunk(
@@ -344,7 +351,7 @@ class GenerationService:
                     if pending_echo[index]:
                         text = echoes[prompt_index] + text
                         pending_echo[index] = False
-                    if not (text or delta.finish_reason):
+                    if not (text or _streams(delta)):
                         continue
                     logprobs = None
                     if request.logprobs is not None:

@@ -45,11 +45,21 @@ class FakeTokenizer:
 
 
 class FakeEngine:
-    """Emits ``max_tokens`` tokens per choice (' tok0', ' tok1', ...), two per step."""
+    """Emits ``max_tokens`` tokens per choice (' tok0', ' tok1', ...), two per step.
 
-    def __init__(self, max_model_len: int = 128, step_delay: float = 0.0) -> None:
+    Steps numbered in ``held_steps`` have their text held back to the next step, as vLLM's
+    detokenizer does with a token that ends inside a multi-byte character.
+    """
+
+    def __init__(
+        self,
+        max_model_len: int = 128,
+        step_delay: float = 0.0,
+        held_steps: frozenset[int] = frozenset(),
+    ) -> None:
         self.max_model_len = max_model_len
         self.step_delay = step_delay
+        self.held_steps = held_steps
         self.requests: list[tuple[str, list[int], SamplingSpec]] = []
         self.active: set[str] = set()
         self.aborted: list[str] = []
@@ -76,6 +86,8 @@ class FakeEngine:
         self.active.add(request_id)
         try:
             produced = 0
+            held = [""] * spec.n
+            step = 0
             while produced < spec.max_tokens:
                 if self.step_delay:
                     await asyncio.sleep(self.step_delay)
@@ -84,6 +96,8 @@ class FakeEngine:
                 deltas = []
                 for index in range(spec.n):
                     tokens = [f" tok{produced + k}" for k in range(count)]
+                    text = held[index] + "".join(tokens)
+                    held[index] = text if step in self.held_steps and not finished else ""
                     logprobs = None
                     if spec.logprobs is not None:
                         logprobs = [
@@ -98,13 +112,14 @@ class FakeEngine:
                     deltas.append(
                         ChoiceDelta(
                             index=index,
-                            text="".join(tokens),
+                            text="" if held[index] else text,
                             token_ids=list(range(produced, produced + count)),
                             logprobs=logprobs,
                             finish_reason="length" if finished else None,
                         )
                     )
                 produced += count
+                step += 1
                 yield GenerationStep(len(prompt_token_ids), deltas, finished)
         except (asyncio.CancelledError, GeneratorExit):
             self.aborted.append(request_id)

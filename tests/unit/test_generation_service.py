@@ -78,6 +78,20 @@ async def test_chat_stream_sends_role_first_content_then_usage_last() -> None:
     assert len({c.id for c in chunks}) == 1
 
 
+async def test_stream_sends_a_chunk_for_every_step_that_made_tokens() -> None:
+    # A step whose text is held back (a token ending inside a character) still streams an
+    # empty delta, as vLLM's server does: clients count chunks and time them per token.
+    service = make_service(FakeEngine(held_steps=frozenset({0})))
+    stream = await service.chat(chat(max_tokens=6, stream=True), info())
+    chunks = [c async for c in stream]  # type: ignore[union-attr]
+    contents = [c.choices[0].delta.content for c in chunks[1:]]
+    assert contents == ["", " tok0 tok1 tok2 tok3", " tok4 tok5"]
+    request = CompletionRequest(model=MODEL, prompt="a", max_tokens=6, stream=True)
+    completion = await service.complete(request, info())
+    texts = [c.choices[0].text async for c in completion]  # type: ignore[union-attr]
+    assert texts == ["", " tok0 tok1 tok2 tok3", " tok4 tok5"]
+
+
 async def test_chat_logprobs_have_requested_top_count() -> None:
     result = await make_service().chat(chat(max_tokens=2, logprobs=True, top_logprobs=3), info())
     assert isinstance(result, ChatCompletion)
