@@ -1,5 +1,6 @@
-"""Runs inside a child process: vLLM's serving benchmark (``vllm bench serve``) once per
-concurrency level, recording the CPU time of each run apart from the (heavy) import.
+"""Runs inside a child process: vLLM's serving benchmark (``vllm bench serve``) once per run
+of the plan (a server at one concurrency level), recording the CPU time of each run apart from
+the (heavy) import.
 
 ``python -m bench.vllm_bench_runner PLAN.json``: the plan names, per run, the common CLI
 arguments (server, model, dataset), the max concurrency, prompt count, dataset seed, result file
