@@ -28,7 +28,8 @@ class Sizes:
     ceiling_batch_sizes: tuple[int, ...] = (1, 8, 16, 32, 64)
     ceiling_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     vllm_pooling: bool = True
-    mixed_duration_s: float = 30.0
+    # Long enough for several waves of generation requests (each takes 15-30 s here).
+    mixed_duration_s: float = 90.0
     mixed_gen_concurrency: int = 8
     mixed_embed_concurrency: int = 64
     footprint_load_s: float = 20.0

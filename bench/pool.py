@@ -1,7 +1,7 @@
 """The servers under test: started on demand (one after another, each timed alone), reused
 while they are asked for, and each one's start-up time and memory kept for the footprint
-suite. Usually one runs at a time; the generation suite holds two, idle but for the one it
-measures (an idle server here costs ~2% of a core)."""
+suite. Usually one runs at a time; the generation and encoder suites hold two, idle but for
+the one they measure (an idle server here costs ~2% of a core)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ embeddings vs vLLM's server in pooling mode."""
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +30,54 @@ def target_level(levels: list[int]) -> int:
     return 64 if 64 in levels else max(levels)
 
 
+Summary = dict[str, Any]
+# Per round, per concurrency level: one pass's summary (a level absent from a round: not run).
+Rounds = list[dict[int, Summary]]
+
+
+def _paired(ours: Rounds, ref: list[float | None], c: int) -> list[float | None]:
+    """Ours / reference inputs/s at level ``c`` for each round that ran it (``ref``: the
+    reference's inputs/s in each round)."""
+    rounds = zip(ours, ref, strict=False)
+    return [ratio(got[c]["throughput"], base) for got, base in rounds if c in got]
+
+
+def paired_ratios(
+    ours: dict[str, Rounds],
+    ceilings: dict[str, list[float | None]],
+    pooling: Rounds,
+    levels: list[int],
+) -> dict[str, list[float | None]]:
+    """Every ratio's value in each round: ours against the ceiling measured just before it in
+    the same round, and against vLLM's pooling server measured back to back with it."""
+    out = {
+        f"{task}_c{c}_vs_ceiling": _paired(ours.get(task, []), ceilings.get(task, []), c)
+        for task in TASKS
+        for c in levels
+    }
+    for c in levels:
+        pooled = [r.get(c, {}).get("throughput") for r in pooling]
+        out[f"embed_c{c}_vs_vllm_pooling"] = _paired(ours.get("embed", []), pooled, c)
+    return out
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
 def compare(
-    ours: dict[str, dict[int, dict[str, Any]]],
-    ceilings: dict[str, dict[str, Any]],
-    pooling: dict[int, dict[str, Any]],
+    ours: dict[str, Rounds],
+    ceilings: dict[str, list[float | None]],
+    pooling: Rounds,
     levels: list[int],
 ) -> tuple[dict[str, float | None], list[Target]]:
-    """Ratios to the ceiling (and to vLLM pooling for embeddings) and the targets."""
-    ratios: dict[str, float | None] = {}
-    for task in TASKS:
-        best = ceilings.get(task, {}).get("best_inputs_per_s")
-        for c in levels:
-            got = ours.get(task, {}).get(c, {}).get("throughput")
-            ratios[f"{task}_c{c}_vs_ceiling"] = ratio(got, best)
-    for c in levels:
-        got = ours.get("embed", {}).get(c, {}).get("throughput")
-        ratios[f"embed_c{c}_vs_vllm_pooling"] = ratio(got, pooling.get(c, {}).get("throughput"))
+    """Each ratio's median over the rounds' pairs, and the targets at 64 clients. A pair is
+    measured minutes apart, so the host's drift over the run cancels in it."""
+    ratios = {
+        name: _median(pairs)
+        for name, pairs in paired_ratios(ours, ceilings, pooling, levels).items()
+    }
     c = target_level(levels)
     targets = [
         at_least(
@@ -60,39 +93,51 @@ def compare(
     return ratios, targets
 
 
-def _sweep(
+def _warm_up(server: RunningServer, calls: list[Call], levels: list[int]) -> None:
+    run_closed_loop(server.base_url, calls[:WARMUP_REQUESTS], max(levels))
+
+
+def _pass(ctx: Context, server: RunningServer, task: str, calls: list[Call], c: int) -> Summary:
+    """One pass over every text from ``c`` clients."""
+    with ctx.pool.sampling(server):
+        measured: LoadResult = run_closed_loop(server.base_url, calls, c)
+    log(
+        f"encoders: {server.spec.name} {task} c={c}: "
+        f"{measured.summary()['throughput']} inputs/s, {measured.errors} errors"
+    )
+    return measured.summary()
+
+
+def _measure(
     ctx: Context,
-    server: RunningServer,
+    servers: dict[str, RunningServer],
     task: str,
     calls: list[Call],
     levels: list[int],
-    *,
-    warm_up: bool = True,
-) -> dict[int, dict[str, Any]]:
-    """Warm up, then every concurrency level over all texts; summaries by level."""
-    if warm_up:
-        run_closed_loop(server.base_url, calls[:WARMUP_REQUESTS], max(levels))
-    out: dict[int, dict[str, Any]] = {}
-    for c in levels:
-        with ctx.pool.sampling(server):
-            measured: LoadResult = run_closed_loop(server.base_url, calls, c)
-        out[c] = measured.summary()
-        log(
-            f"encoders: {server.spec.name} {task} c={c}: "
-            f"{out[c]['throughput']} inputs/s, {measured.errors} errors"
-        )
+    round_: int,
+) -> dict[str, dict[int, Summary]]:
+    """Ours at each level; for embeddings vLLM's pooling server back to back with it, who
+    goes first alternating from pair to pair. Each server warms up in the first round."""
+    labels = ["ours"] + (["vllm_pooling"] if task == "embed" and "vllm_pooling" in servers else [])
+    if round_ == 0:
+        for label in labels:
+            _warm_up(servers[label], calls, levels)
+    out: dict[str, dict[int, Summary]] = {label: {} for label in labels}
+    for i, c in enumerate(levels):
+        for label in labels if (round_ + i) % 2 == 0 else labels[::-1]:
+            out[label][c] = _pass(ctx, servers[label], task, calls, c)
     return out
 
 
 def _ceilings(
     ctx: Context,
-    server: RunningServer,
+    servers: dict[str, RunningServer],
     models: dict[str, Path],
     batch_sizes: dict[str, tuple[int, ...]],
 ) -> dict[str, dict[str, Any]]:
     """The in-process ceiling of each task at its batch sizes, one process per call, while
-    our server sits idle (its CPU over the measurement is recorded)."""
-    cpu0 = tree_cpu_seconds(server.pid)
+    the servers sit idle (their CPU over the measurement is recorded)."""
+    cpu0 = {label: tree_cpu_seconds(s.pid) for label, s in servers.items()}
     out: dict[str, dict[str, Any]] = {}
     for sizes_, tasks in _grouped(batch_sizes).items():
         out |= run_ceilings(
@@ -103,8 +148,7 @@ def _ceilings(
             threads=ctx.sizes.ceiling_threads,
         )
     out["idle_server_cpu_s"] = {
-        "server": server.spec.name,
-        "cpu_s": round(tree_cpu_seconds(server.pid) - cpu0, 2),
+        s.spec.name: round(tree_cpu_seconds(s.pid) - cpu0[label], 2) for label, s in servers.items()
     }
     return out
 
@@ -116,10 +160,34 @@ def _grouped(batch_sizes: dict[str, tuple[int, ...]]) -> dict[tuple[int, ...], l
     return groups
 
 
+def _start_servers(ctx: Context, result: SuiteResult) -> dict[str, RunningServer]:
+    """Our encoder server, and vLLM's pooling server up beside it (each started and timed
+    alone) unless not wanted or it cannot start here: then why is recorded."""
+    ours = ctx.pool.get(ctx.ours("encoders"))
+    servers = {"ours": ours}
+    if not ctx.sizes.vllm_pooling:
+        result.results["vllm_pooling"] = {
+            "skipped": "not requested (quick mode or --no-vllm-pooling)"
+        }
+        return servers
+    try:
+        servers["vllm_pooling"] = ctx.pool.hold([ours.spec, vllm_pooling()])[1]
+    except ServerStartError as exc:
+        result.results["vllm_pooling"] = {
+            "failed_to_start": exc.reason,
+            "log_tail": exc.log_tail[-3000:],
+        }
+        result.notes.append(
+            f"vLLM pooling server did not start on this CPU: {exc.reason} (log tail in JSON)"
+        )
+    return servers
+
+
 def run(ctx: Context) -> SuiteResult:
     """Round 1: every ceiling batch size, every concurrency level. Later rounds repeat only
-    the target comparison (best batch size vs 64 clients), so that the reported ratio is a
-    median over rounds measured back to back."""
+    the target comparison (best batch size vs 64 clients). In each round the ceiling is
+    measured, then our server, and for embeddings vLLM's pooling server back to back with
+    ours; every ratio is the median over the rounds of these pairs."""
     sizes = ctx.sizes
     entries = {task: model_entry(task) for task in TASKS}
     models = {task: model_dir(entries[task]) for task in TASKS}
@@ -142,72 +210,62 @@ def run(ctx: Context) -> SuiteResult:
             "client": "aiohttp closed loop",
             "ours_config": ctx.ours("encoders").name,
             "rounds": sizes.rounds,
-            "ceiling_while": "our encoder server idle (its CPU recorded)",
+            "design": "our encoder server and vLLM's pooling server up at once, idle but for"
+            " the one measured. Per round: the in-process ceilings (servers idle, their CPU"
+            " recorded), then per task our server, and for embeddings vLLM's pooling server"
+            " back to back with it at each level (who goes first alternates). Round 1 runs"
+            f" every batch size and level, later rounds the best batch size and {target}"
+            " clients. Each ratio is the median over the rounds of its pairs",
         },
     )
-    server = ctx.pool.get(ctx.ours("encoders"))
+    servers = _start_servers(ctx, result)
     calls = {task: encoder_calls(task, str(entries[task]["name"]), texts) for task in TASKS}
-    log("encoders: in-process ceilings")
-    ceilings = _ceilings(ctx, server, models, {t: sizes.ceiling_batch_sizes for t in TASKS})
-    ours = {task: _sweep(ctx, server, task, calls[task], levels) for task in TASKS}
-    per_round: dict[str, list[dict[str, float]]] = {t: [] for t in TASKS}
-    for task in TASKS:
-        per_round[task].append(_pair(ceilings[task], ours[task][target]))
-    best: dict[str, tuple[int, ...]] = {t: (int(ceilings[t]["best_batch_size"]),) for t in TASKS}
-    for round_ in range(1, sizes.rounds):
-        log(f"encoders round {round_ + 1}/{sizes.rounds}: best batch vs {target} clients")
-        again = _ceilings(ctx, server, models, best)
+    ceiling_rounds: list[dict[str, dict[str, Any]]] = []
+    ours: dict[str, Rounds] = {t: [] for t in TASKS}
+    pooling: Rounds = []
+    batch_sizes = {t: sizes.ceiling_batch_sizes for t in TASKS}
+    for round_ in range(sizes.rounds):
+        log(f"encoders round {round_ + 1}/{sizes.rounds}: in-process ceilings")
+        ceiling_rounds.append(_ceilings(ctx, servers, models, batch_sizes))
+        batch_sizes = {t: (int(ceiling_rounds[0][t]["best_batch_size"]),) for t in TASKS}
         for task in TASKS:
-            measured = _sweep(ctx, server, task, calls[task], [target], warm_up=False)[target]
-            per_round[task].append(_pair(again[task], measured))
+            measured = _measure(
+                ctx, servers, task, calls[task], levels if round_ == 0 else [target], round_
+            )
+            ours[task].append(measured["ours"])
+            if "vllm_pooling" in measured:
+                pooling.append(measured["vllm_pooling"])
+    best = {t: [r[t]["best_inputs_per_s"] for r in ceiling_rounds] for t in TASKS}
+    ceilings: dict[str, Any] = ceiling_rounds[0]
     for task in TASKS:
-        # Ratios are taken of the medians over the rounds (each round pairs a ceiling pass
-        # with a pass through our server, measured back to back).
-        medians = median_of(per_round[task])
-        ceilings[task]["best_inputs_per_s_by_round"] = [r["ceiling"] for r in per_round[task]]
-        ceilings[task]["best_inputs_per_s"] = medians["ceiling"]
-        ours[task][target]["throughput_by_round"] = [r["ours"] for r in per_round[task]]
-        ours[task][target]["throughput"] = medians["ours"]
+        ceilings[task]["best_inputs_per_s_by_round"] = best[task]
+        ceilings[task]["best_inputs_per_s"] = _median(best[task])
+    ceilings["idle_server_cpu_s_by_round"] = [r["idle_server_cpu_s"] for r in ceiling_rounds]
+    medians = {t: median_by_level(ours[t], levels) for t in TASKS}
+    for task in TASKS:
+        medians[task][target]["throughput_by_round"] = [
+            r[target]["throughput"] for r in ours[task] if target in r
+        ]
     result.results["ceiling"] = ceilings
-    result.results["ours"] = {t: {str(c): v for c, v in m.items()} for t, m in ours.items()}
-    result.results["ratios_by_round"] = {
-        f"{t}_c{target}_vs_ceiling": [ratio(r["ours"], r["ceiling"]) for r in per_round[t]]
-        for t in TASKS
-    }
-    pooling = _pooling(ctx, result, str(entries["embed"]["name"]), calls["embed"], levels)
-    result.ratios, result.targets = compare(ours, ceilings, pooling, levels)
-    result.results["errors"] = sum(v["errors"] for m in ours.values() for v in m.values())
-    _present(result, ours, ceilings, pooling, levels)
+    result.results["ours"] = {t: {str(c): v for c, v in m.items()} for t, m in medians.items()}
+    pooling_medians = median_by_level(pooling, levels) if pooling else {}
+    if pooling:
+        pooling_medians[target]["throughput_by_round"] = [
+            r[target]["throughput"] for r in pooling if target in r
+        ]
+        result.results["vllm_pooling"] = {str(c): v for c, v in pooling_medians.items()}
+    result.results["ratios_by_round"] = paired_ratios(ours, best, pooling, levels)
+    result.ratios, result.targets = compare(ours, best, pooling, levels)
+    result.results["errors"] = sum(
+        v["errors"] for rounds in (*ours.values(), pooling) for r in rounds for v in r.values()
+    )
+    _present(result, medians, ceilings, pooling_medians, levels)
     return result
 
 
-def _pair(ceiling: dict[str, Any], ours: dict[str, Any]) -> dict[str, float]:
-    return {"ceiling": float(ceiling["best_inputs_per_s"]), "ours": float(ours["throughput"])}
-
-
-def _pooling(
-    ctx: Context, result: SuiteResult, model: str, calls: list[Call], levels: list[int]
-) -> dict[int, dict[str, Any]]:
-    """vLLM's pooling server on the embedding model, or why it could not be measured."""
-    if not ctx.sizes.vllm_pooling:
-        result.results["vllm_pooling"] = {
-            "skipped": "not requested (quick mode or --no-vllm-pooling)"
-        }
-        return {}
-    try:
-        server = ctx.pool.get(vllm_pooling())
-    except ServerStartError as exc:
-        result.results["vllm_pooling"] = {
-            "failed_to_start": exc.reason,
-            "log_tail": exc.log_tail[-3000:],
-        }
-        result.notes.append(
-            f"vLLM pooling server did not start on this CPU: {exc.reason} (log tail in JSON)"
-        )
-        return {}
-    measured = _sweep(ctx, server, "embed", calls, levels)
-    result.results["vllm_pooling"] = {str(c): v for c, v in measured.items()}
-    return measured
+def median_by_level(rounds: Rounds, levels: list[int]) -> dict[int, Summary]:
+    """Per level, each figure's median over the rounds that measured it."""
+    return {c: median_of([r[c] for r in rounds if c in r]) for c in levels}
 
 
 def _present(
@@ -277,6 +335,23 @@ def _present(
             ],
         )
     )
+    if target in pooling:
+        result.tables.append(
+            Table(
+                f"Rounds: embeddings, ours vs vLLM's pooling server at {target} clients "
+                "(inputs/s, measured back to back)",
+                ("vLLM pooling by round", "ours by round", "ratio by round"),
+                [
+                    (
+                        listed(pooling[target]["throughput_by_round"]),
+                        listed(ours["embed"][target]["throughput_by_round"]),
+                        listed(
+                            result.results["ratios_by_round"][f"embed_c{target}_vs_vllm_pooling"]
+                        ),
+                    )
+                ],
+            )
+        )
     batch_sizes = list(ceilings["embed"]["inputs_per_s_by_batch"])
     result.tables.append(
         Table(
