@@ -47,6 +47,19 @@ def median_of(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def median_by_level(
+    rounds: Sequence[Mapping[int, Mapping[str, Any]]], levels: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """Per concurrency level, each figure's median over the rounds that measured it."""
+    return {c: median_of([r[c] for r in rounds if c in r]) for c in levels}
+
+
+def median_known(values: Sequence[float | None]) -> float | None:
+    """The median of the values that are known; None if none is."""
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
 @dataclass(frozen=True)
 class Target:
     """A claim about a ratio: ``ratio >= threshold`` (at least) or ``<=`` (at most)."""

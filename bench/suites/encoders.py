@@ -4,7 +4,6 @@ embeddings vs vLLM's server in pooling mode."""
 
 from __future__ import annotations
 
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from bench.result import BarPlot, LinePlot, SuiteResult, Table
 from bench.sentences import sentences
 from bench.servers import RunningServer, ServerStartError
 from bench.specs import model_dir, model_entry, vllm_pooling
-from bench.stats import Target, at_least, median_of, ratio
+from bench.stats import Target, at_least, median_by_level, median_known, ratio
 
 TASKS = ("embed", "classify", "ner")
 # Targets at 64 clients: share of the in-process ceiling each task must reach.
@@ -61,11 +60,6 @@ def paired_ratios(
     return out
 
 
-def _median(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if known else None
-
-
 def compare(
     ours: dict[str, Rounds],
     ceilings: dict[str, list[float | None]],
@@ -75,7 +69,7 @@ def compare(
     """Each ratio's median over the rounds' pairs, and the targets at 64 clients. A pair is
     measured minutes apart, so the host's drift over the run cancels in it."""
     ratios = {
-        name: _median(pairs)
+        name: median_known(pairs)
         for name, pairs in paired_ratios(ours, ceilings, pooling, levels).items()
     }
     c = target_level(levels)
@@ -239,7 +233,7 @@ def run(ctx: Context) -> SuiteResult:
     ceilings: dict[str, Any] = ceiling_rounds[0]
     for task in TASKS:
         ceilings[task]["best_inputs_per_s_by_round"] = best[task]
-        ceilings[task]["best_inputs_per_s"] = _median(best[task])
+        ceilings[task]["best_inputs_per_s"] = median_known(best[task])
     ceilings["idle_server_cpu_s_by_round"] = [r["idle_server_cpu_s"] for r in ceiling_rounds]
     medians = {t: median_by_level(ours[t], levels) for t in TASKS}
     for task in TASKS:
@@ -261,11 +255,6 @@ def run(ctx: Context) -> SuiteResult:
     )
     _present(result, medians, ceilings, pooling_medians, levels)
     return result
-
-
-def median_by_level(rounds: Rounds, levels: list[int]) -> dict[int, Summary]:
-    """Per level, each figure's median over the rounds that measured it."""
-    return {c: median_of([r[c] for r in rounds if c in r]) for c in levels}
 
 
 def _present(

@@ -4,7 +4,6 @@ from vLLM's benchmark client (chat endpoint, random 128-in/64-out prompts, EOS i
 from __future__ import annotations
 
 import contextlib
-import statistics
 from typing import Any
 
 from bench.context import Context, log
@@ -12,7 +11,7 @@ from bench.markdown import listed
 from bench.result import BarPlot, LinePlot, SuiteResult, Table
 from bench.servers import RunningServer, ServerStartError
 from bench.specs import model_dir, model_entry, vllm_generate
-from bench.stats import Target, at_least, at_most, median_of, ratio
+from bench.stats import Target, at_least, at_most, median_by_level, median_known, ratio
 from bench.vllm_client import GenerationLoad, Leg, Level, levels_for_round, run_vllm_bench
 
 SERVERS = ("vllm", "ours")
@@ -47,18 +46,13 @@ def paired_ratios(ours: Runs, ref: Runs, levels: list[int]) -> dict[str, list[fl
     }
 
 
-def _median(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if known else None
-
-
 def compare(
     ours: Runs, ref: Runs, levels: list[int]
 ) -> tuple[dict[str, float | None], list[Target]]:
     """Each ratio's median over the rounds' pairs, and the targets: tokens/s >= 1.00x at 8 and
     32, TTFT p50 <= 1.05x. A pair is measured minutes apart, so the host's drift over a run
     (2-4x here between morning and afternoon) cancels in it, not in medians per server."""
-    ratios = {name: _median(pairs) for name, pairs in paired_ratios(ours, ref, levels).items()}
+    ratios = {name: median_known(pairs) for name, pairs in paired_ratios(ours, ref, levels).items()}
     targets = [
         at_least(
             f"output tokens/s vs vLLM, concurrency {c}", ratios[f"output_tokens_per_s_c{c}"], 1.0
@@ -70,11 +64,6 @@ def compare(
         for c in levels
     ]
     return ratios, targets
-
-
-def median_by_level(runs: Runs, levels: list[int]) -> dict[int, dict[str, Any]]:
-    """Per level, each metric's median over the rounds."""
-    return {c: median_of([run[c] for run in runs if c in run]) for c in levels}
 
 
 def _by_round(runs: Runs) -> list[dict[str, Any]]:

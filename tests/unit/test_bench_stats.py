@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from bench.markdown import listed
-from bench.stats import at_least, at_most, median_of, percentile, ratio
+from bench.stats import at_least, at_most, median_by_level, median_of, percentile, ratio
 from bench.suites.encoders import compare as compare_encoders
 from bench.suites.encoders import paired_ratios as paired_ratios_encoders
 from bench.suites.generation import compare as compare_generation
-from bench.suites.generation import median_by_level, paired_ratios, target_levels
+from bench.suites.generation import paired_ratios, target_levels
 from bench.suites.soak import rss_growth
 
 
