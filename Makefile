@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 
 models: $(STAMP)
 	@echo "==> Preparing the bundled models in models/ (cached)"
-	$(PY) -m server.prepare
+	$(PY) -m prepare
 
 serve: models
 	@echo "==> Starting the server on 0.0.0.0:8000"
@@ -38,9 +38,10 @@ test: models
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check server tests bench
-	$(PY) -m ruff format --check server tests bench
+	$(PY) -m ruff check server tests bench prepare
+	$(PY) -m ruff format --check server tests bench prepare
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 bench: models
 	$(PY) -m bench $(ARGS)

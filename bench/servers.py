@@ -1,4 +1,5 @@
-"""Start and stop the servers under test: ours (``python -m server``) and vLLM's own.
+"""Start and stop servers: ours (``python -m server``) and vLLM's own; the one launcher of
+the benchmarks and of the test suite (``tests/support/server.py``).
 
 Each server runs in its own process group so that stopping it reaches every child
 (engine core, encoder workers) and nothing else.
@@ -118,8 +119,10 @@ class RunningServer:
             time.sleep(0.25)
         raise ServerStartError(self.spec.name, f"not ready in {timeout_s:.0f}s", self.log_tail())
 
-    def stop(self, grace_s: float = 30.0) -> None:
-        """SIGTERM the server, SIGKILL its group if it lingers, then wait for the port."""
+    def stop(self, grace_s: float = 30.0) -> int:
+        """SIGTERM the server, SIGKILL its group if it lingers, then wait for the port.
+
+        Returns the server's exit code (negative: the signal that ended it)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -131,17 +134,17 @@ class RunningServer:
         deadline = time.monotonic() + 30
         while not port_is_free(self.port) and time.monotonic() < deadline:
             time.sleep(0.2)
+        return int(self.process.returncode)
 
 
-def start(spec: ServerSpec, workdir: Path, timeout_s: float = READY_TIMEOUT_S) -> RunningServer:
-    """Start ``spec`` on a free port and wait until it answers ready; time it."""
+def launch(spec: ServerSpec, workdir: Path) -> RunningServer:
+    """Start ``spec`` on a free port in its own process group; do not wait for it."""
     workdir.mkdir(parents=True, exist_ok=True)
     for name, text in spec.files:
         (workdir / name).write_text(text)
     port = free_port()
     log_path = workdir / f"{spec.name}.log"
     env = {**base_env(), **dict(spec.env)}
-    started = time.monotonic()
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             spec.command(port, workdir),
@@ -151,7 +154,13 @@ def start(spec: ServerSpec, workdir: Path, timeout_s: float = READY_TIMEOUT_S) -
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    server = RunningServer(spec, process, port, log_path)
+    return RunningServer(spec, process, port, log_path)
+
+
+def start(spec: ServerSpec, workdir: Path, timeout_s: float = READY_TIMEOUT_S) -> RunningServer:
+    """Start ``spec`` on a free port and wait until it answers ready; time it."""
+    started = time.monotonic()
+    server = launch(spec, workdir)
     try:
         server.wait_ready(timeout_s)
     except BaseException:

@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
@@ -17,7 +17,7 @@ import uvicorn
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from server.api.drain import Drain
+from server.core.lifecycle import Drain, Lifecycle
 
 CONFIG_ERROR_EXIT_CODE = 2
 
@@ -32,13 +32,13 @@ class _Server(uvicorn.Server):
     after a fatal error).
     """
 
-    def __init__(self, config: uvicorn.Config, drain: Drain, fatal: Callable[[], bool]) -> None:
+    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle) -> None:
         super().__init__(config)
-        self.drain = drain
-        self.fatal = fatal
+        self.lifecycle = lifecycle
+        self.drain: Drain = lifecycle.drain
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self.drain.draining or self.fatal():
+        if self.drain.draining or self.lifecycle.failed:
             self.should_exit = True
         else:
             self.drain.begin()
@@ -72,7 +72,7 @@ def _format_validation(exc: ValidationError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the server until it is stopped; returns the process exit code."""
-    from server.settings import load_settings
+    from server.core.settings import load_settings
 
     args = sys.argv[1:] if argv is None else argv
     try:
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         return CONFIG_ERROR_EXIT_CODE
 
     from server.app import create_app
-    from server.logs import configure_logging
+    from server.core.logs import configure_logging
+    from server.http.deps import server_state
 
     configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)
@@ -100,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         loop="uvloop",
         http="httptools",
     )
-    server = _Server(config, app.state.drain, lambda: app.state.fatal_error is not None)
-    server.run()
-    code: int = app.state.exit_code
+    lifecycle = server_state(app).lifecycle
+    _Server(config, lifecycle).run()
+    code = lifecycle.exit_code
     logging.getLogger("server").info("stopped with exit code %d", code)
     return code
 

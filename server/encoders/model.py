@@ -9,17 +9,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from server.batching import DynamicBatcher
-from server.encoders.pool import PIPELINE_DEPTH, WorkerPool
-from server.encoders.spec import Head, ModelDescription, WorkerSpec
-from server.encoders.tasks import Endpoint, supports
+from server.core.errors import Unavailable, WrongTask
+from server.core.metrics import Metrics
+from server.core.registry import now
+from server.core.scheduling import QueueOrder
+from server.core.settings import EncoderModelConfig, Settings
+from server.core.sources import resolve_source
+from server.encoders.batching import DynamicBatcher
+from server.encoders.tasks.endpoints import Endpoint, supports
 from server.encoders.tokenization import Features, TextEncoder
-from server.errors import Unavailable, WrongTask
-from server.metrics import Metrics
-from server.registry import now
-from server.scheduling import QueueOrder
-from server.settings import EncoderModelConfig, Settings
-from server.sources import resolve_source
+from server.encoders.workers.pool import PIPELINE_DEPTH, WorkerPool
+from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
 
 log = logging.getLogger("server.encoders")
 

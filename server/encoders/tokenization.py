@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
-from server.encoders.spec import ModelDescription
-from server.errors import ContextLengthExceeded, InvalidRequest
+from server.core.errors import ContextLengthExceeded, InvalidRequest
+from server.encoders.workers.spec import ModelDescription
 
 # Above this many characters in one request, tokenize off the event loop (the Rust tokenizer
 # releases the GIL), so that one huge request does not stall every other client.

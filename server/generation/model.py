@@ -6,14 +6,15 @@ import asyncio
 import logging
 from typing import Any
 
-from server.generation.engine import VllmEngine
-from server.generation.prompts import PromptBuilder, load_chat_template
-from server.generation.service import GenerationService
+from server.core.metrics import Metrics
+from server.core.registry import now
+from server.core.settings import GenerateModelConfig, Settings
+from server.core.sources import resolve_source
+from server.generation.engine.vllm_engine import VllmEngine
+from server.generation.service.pipeline import GenerationService
+from server.generation.service.prompts import PromptBuilder, load_chat_template
+from server.generation.service.tokenizer import TokenizerService
 from server.generation.types import GenerationEngine
-from server.metrics import Metrics
-from server.registry import now
-from server.settings import GenerateModelConfig, Settings
-from server.sources import resolve_source
 
 log = logging.getLogger("server.generation")
 
@@ -37,6 +38,7 @@ class GenerationModel:
         self._settings = settings
         self._engine = engine
         self._service: GenerationService | None = None
+        self._tokenizer: TokenizerService | None = None
         metrics.track_running(self.name, self.task, self._running)
         metrics.track_waiting(self.name, self.task, self._waiting)
 
@@ -53,7 +55,7 @@ class GenerationModel:
     @property
     def healthy(self) -> bool:
         """False once the engine died; the app then exits so a supervisor restarts it."""
-        return not bool(getattr(self._engine, "errored", False))
+        return self._engine is None or not self._engine.errored
 
     @property
     def max_context(self) -> int | None:
@@ -71,6 +73,12 @@ class GenerationModel:
             raise RuntimeError(f"model {self.name} has no engine")
         return self._engine
 
+    @property
+    def tokenizer(self) -> TokenizerService:
+        if self._tokenizer is None:
+            raise RuntimeError(f"model {self.name} is not loaded")
+        return self._tokenizer
+
     async def start(self) -> None:
         path = resolve_source(self.config.source, self._settings.models_dir)
         tokenizer = await asyncio.to_thread(self._load_tokenizer, path)
@@ -78,13 +86,14 @@ class GenerationModel:
         if self._engine is None:
             self._engine = VllmEngine(self.config, path)
         await self._engine.start()
-        max_seqs = int(getattr(self._engine, "max_num_seqs", 0) or 0)
+        prompts = PromptBuilder(tokenizer, template)
+        self._tokenizer = TokenizerService(prompts, self._engine.max_model_len)
         self._service = GenerationService(
             self.name,
             self._engine,
-            PromptBuilder(tokenizer, template),
+            prompts,
             self.metrics,
-            max_in_flight=max_seqs + self.config.max_queue,
+            max_in_flight=self._engine.max_num_seqs + self.config.max_queue,
             max_output_tokens=self._settings.limits.max_tokens,
             priority_scheduling=self.config.engine.enable_priority_scheduling,
         )
@@ -102,5 +111,6 @@ class GenerationModel:
 
     async def stop(self) -> None:
         self._service = None
+        self._tokenizer = None
         if self._engine is not None:
             await self._engine.stop()

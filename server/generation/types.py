@@ -1,7 +1,7 @@
 """Engine-neutral generation types: what the protocol layer asks for and gets back.
 
-The OpenAI layer (``service.py``) speaks only these, so it can be tested against a fake
-engine; ``engine.py`` translates them to and from vLLM.
+The OpenAI layer (``service/``) speaks only these, so it can be tested against a fake
+engine; ``engine/`` translates them to and from vLLM.
 """
 
 from __future__ import annotations
@@ -65,15 +65,19 @@ class ChoiceDelta:
 class GenerationStep:
     """One update from the engine for a request."""
 
-    prompt_tokens: int
     deltas: list[ChoiceDelta] = field(default_factory=list)
-    finished: bool = False
 
 
 class GenerationEngine(Protocol):
     """What the OpenAI layer needs from an engine (vLLM in production, a fake in tests)."""
 
     max_model_len: int
+    max_num_seqs: int  # sequences the engine runs at once (admission adds its queue to it)
+
+    @property
+    def errored(self) -> bool:
+        """True once the engine died; every request then fails."""
+        ...
 
     async def start(self) -> None: ...
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support.server import MODELS_DIR, ServerProcess, start_server
+from tests.support.server import MODELS_DIR, ServerProcess, served
 from tests.unit.test_deploy_static import (
     TARGET_LABELS,
     adapter_exprs,
@@ -45,9 +45,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             },
         ],
     }
-    proc = start_server(config, tmp_path_factory.mktemp("deploy-metrics"))
-    yield proc
-    assert proc.stop() == 0, proc.log()[-3000:]
+    with served(tmp_path_factory, "deploy-metrics", config) as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")

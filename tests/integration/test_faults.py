@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from tests.integration.encoders.models import minilm_dir
-from tests.support.server import ServerProcess, start_server
+from tests.support.server import ServerProcess, served
 
 pytestmark = pytest.mark.integration
 
@@ -91,9 +91,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             },
         ],
     }
-    proc = start_server(config, tmp_path_factory.mktemp("faults"))
-    yield proc
-    proc.stop()  # normally already drained and exited by the last test
+    # Normally already drained and exited by the last test, which checks its exit code.
+    with served(tmp_path_factory, "faults", config, clean_exit=False) as proc:
+        yield proc
 
 
 def test_oversized_body_is_413_and_bad_headers_400(server: ServerProcess) -> None:
@@ -250,9 +250,9 @@ def doomed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     # Long contexts: its requests must still be running when the engine is killed.
     engine = {**GENERATE["engine"], "max_num_seqs": 2, "max_model_len": 4096}
     small = {**GENERATE, "max_queue": 1, "engine": engine}
-    proc = start_server({"models": [small]}, tmp_path_factory.mktemp("doomed"))
-    yield proc
-    proc.stop()
+    # Its engine is killed: the test checks the exit code.
+    with served(tmp_path_factory, "doomed", {"models": [small]}, clean_exit=False) as proc:
+        yield proc
 
 
 def engine_core(server: ServerProcess) -> psutil.Process:

@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.integration.encoders.models import minilm_dir
-from tests.support.server import ServerProcess, start_server
+from tests.support.server import ServerProcess, served
 
 pytestmark = pytest.mark.integration
 
@@ -59,9 +59,8 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
             {"name": "minilm-rerank", "task": "rerank", "source": minilm},
         ],
     }
-    proc = start_server(config, tmp_path_factory.mktemp("fuzz"))
-    yield proc
-    assert proc.stop() == 0, proc.log()[-3000:]
+    with served(tmp_path_factory, "fuzz", config) as proc:
+        yield proc
 
 
 def served_model(generated: str) -> str:

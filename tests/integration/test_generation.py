@@ -14,7 +14,7 @@ import openai
 import pytest
 from transformers import AutoTokenizer
 
-from tests.support.server import MODELS_DIR, ServerProcess, start_server
+from tests.support.server import MODELS_DIR, ServerProcess, served
 
 pytestmark = pytest.mark.integration
 
@@ -35,9 +35,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
             }
         ],
     }
-    proc = start_server(config, tmp_path_factory.mktemp("gen"))
-    yield proc
-    assert proc.stop() == 0, proc.log()[-3000:]
+    with served(tmp_path_factory, "gen", config) as proc:
+        yield proc
 
 
 @pytest.fixture(scope="module")
@@ -339,8 +338,8 @@ def test_tokenize_matches_chat_usage(server: ServerProcess, client: openai.OpenA
 def test_chat_template_override_is_used(tmp_path: Path) -> None:
     """A model entry's own template (inline) replaces the model's."""
     template = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
-    from server.generation.prompts import PromptBuilder
-    from server.protocol.generation import ChatMessage
+    from server.generation.protocol import ChatMessage
+    from server.generation.service.prompts import PromptBuilder
 
     builder = PromptBuilder(AutoTokenizer.from_pretrained(MODELS_DIR / MODEL), template)
     ids = builder.chat(

@@ -19,10 +19,10 @@ from transformers import (
     pipeline,
 )
 
-from server.prepare.finetune import Span, load_classification, load_spans, score_entities
-from server.prepare.minilm import prepare_minilm
-from server.prepare.ner import prepare_ner
-from server.prepare.sentiment import prepare_sentiment
+from prepare.finetune import Span, load_classification, load_spans, score_entities
+from prepare.minilm import prepare_minilm
+from prepare.ner import prepare_ner
+from prepare.sentiment import prepare_sentiment
 
 pytestmark = pytest.mark.integration
 

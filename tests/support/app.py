@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,12 +11,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from server.app import create_app
+from server.core.metrics import Metrics
+from server.core.settings import Settings, load_settings
 from server.generation.model import GenerationModel
-from server.metrics import Metrics
-from server.settings import Settings, load_settings
 from tests.support.fakes import FakeEngine, FakeTokenizer
 
 MODEL = "fake-llm"
+READY_TIMEOUT_S = 10.0
 
 
 class FakeGenerationModel(GenerationModel):
@@ -55,9 +57,11 @@ def fake_client(
         on_fatal=lambda: None,
     )
     with TestClient(app) as client:
-        for _ in range(100):
-            if client.get("/ready").status_code == 200:
-                break
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while client.get("/ready").status_code != 200:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the fake app was not ready in {READY_TIMEOUT_S} s")
+            time.sleep(0.01)
         yield client
 
 

@@ -58,6 +58,8 @@ class FakeEngine:
         held_steps: frozenset[int] = frozenset(),
     ) -> None:
         self.max_model_len = max_model_len
+        self.max_num_seqs = 0  # no slots of its own: admission is bounded by max_queue alone
+        self.errored = False
         self.step_delay = step_delay
         self.held_steps = held_steps
         self.requests: list[tuple[str, list[int], SamplingSpec]] = []
@@ -120,7 +122,7 @@ class FakeEngine:
                     )
                 produced += count
                 step += 1
-                yield GenerationStep(len(prompt_token_ids), deltas, finished)
+                yield GenerationStep(deltas)
         except (asyncio.CancelledError, GeneratorExit):
             self.aborted.append(request_id)
             raise

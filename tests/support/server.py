@@ -1,39 +1,37 @@
-"""Start the real server (``python -m server``) as a child process on a free port."""
+"""The real server (``python -m server``) for integration tests, on a free port.
+
+Processes are started and stopped by ``bench.servers``, the project's one launcher;
+:func:`served` is the one fixture body (start, yield, stop, check the exit code).
+"""
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
+
+from bench.servers import READY_TIMEOUT_S, RunningServer, ServerSpec, launch
+from tests.support.metrics import metric_value
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = Path(os.environ.get("INFERENCE_MODELS_DIR", REPO / "models"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
 class ServerProcess:
     """A running server; ``stop()`` terminates it and its children."""
 
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
+    running: RunningServer
     config_path: Path
-    extra: dict[str, Any] = field(default_factory=dict)
     # One keep-alive client for the test's own calls, shared by its threads. A new httpx
     # client per call builds a TLS context each time (~45 ms of CPU here), which a polling
     # loop on two busy cores turns into seconds of stalls.
@@ -43,30 +41,31 @@ class ServerProcess:
         self.http = httpx.Client(base_url=self.base_url, timeout=120)
 
     @property
+    def process(self) -> subprocess.Popen[bytes]:
+        return self.running.process
+
+    @property
+    def port(self) -> int:
+        return self.running.port
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.running.base_url
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        return self.running.log_path.read_text(errors="replace")
 
     def metric(self, name: str, **labels: str) -> float:
-        """The value of the first exported sample of ``name`` carrying ``labels``."""
-        text = self.http.get("/metrics", timeout=10).text
-        for line in text.splitlines():
-            if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-                return float(line.rsplit(" ", 1)[1])
-        raise AssertionError(f"{name} {labels} not exported")
+        """The current value of the sample ``name`` carrying ``labels``."""
+        return metric_value(self.http.get("/metrics", timeout=10).text, name, **labels)
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
+        self.running.wait_ready(timeout)
 
     def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM (then SIGKILL after ``timeout``); the server's exit code."""
         self.http.close()
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        return int(self.process.returncode)
+        return self.running.stop(grace_s=timeout)
 
 
 def start_server(
@@ -81,54 +80,34 @@ def start_server(
     """Write ``config`` as YAML, start the server on a free port and wait for ``/ready``."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
-    config = {"models_dir": str(MODELS_DIR), **config}
-    config_path.write_text(yaml.safe_dump(config))
-    port = free_port()
-    log_path = workdir / "server.log"
-    full_env = {
-        **os.environ,
-        "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1"),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "PYTHONUNBUFFERED": "1",
-        **(env or {}),
-    }
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "--config",
-                str(config_path),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                *(args or []),
-            ],
-            cwd=REPO,
-            env=full_env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = ServerProcess(process, port, log_path, config_path)
+    config_path.write_text(yaml.safe_dump({"models_dir": str(MODELS_DIR), **config}))
+    argv = (sys.executable, "-m", "server", "--config", str(config_path))
+    argv += ("--host", "127.0.0.1", "--port", "{port}", *(args or []))
+    spec = ServerSpec(name="server", argv=argv, env=tuple((env or {}).items()))
+    server = ServerProcess(launch(spec, workdir), config_path)
     if wait_ready:
-        wait_until_ready(server, timeout)
+        try:
+            server.wait_ready(timeout)
+        except BaseException:
+            server.stop(timeout=5)
+            raise
     return server
 
 
-def wait_until_ready(server: ServerProcess, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log()}")
-        try:
-            if server.http.get("/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    server.stop()
-    raise TimeoutError(f"server not ready in {timeout}s:\n{server.log()[-5000:]}")
+@contextmanager
+def served(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    config: dict[str, Any],
+    *,
+    clean_exit: bool = True,
+) -> Iterator[ServerProcess]:
+    """A started server for a fixture; stopped afterwards, and with ``clean_exit`` its exit
+    code must be 0 (a drained, orderly shutdown)."""
+    server = start_server(config, tmp_path_factory.mktemp(name))
+    try:
+        yield server
+    finally:
+        code = server.stop()
+    if clean_exit:
+        assert code == 0, server.log()[-3000:]

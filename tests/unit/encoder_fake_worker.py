@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from server.encoders import ipc
-from server.encoders.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.workers import ipc
+from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
 
 DESCRIPTION = ModelDescription(head=Head.EMBED, architecture="Fake", max_length=64, output_dim=2)
 

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import pytest
 
-from server.batching import DynamicBatcher, select_batch
-from server.errors import DeadlineExceeded, InvalidRequest, Overloaded, Unavailable
-from server.scheduling import QueueOrder
-from server.settings import BatchingOptions
+from server.core.errors import DeadlineExceeded, InvalidRequest, Overloaded, Unavailable
+from server.core.scheduling import QueueOrder
+from server.core.settings import BatchingOptions
+from server.encoders.batching import DynamicBatcher, select_batch
 
 
 class FakeRunner:

@@ -347,7 +347,7 @@ def _server_configs() -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def test_shipped_server_configs_are_valid_settings(tmp_path: Path) -> None:
-    from server.settings import load_settings
+    from server.core.settings import load_settings
 
     names = []
     for i, (label, config) in enumerate(_server_configs()):
@@ -709,7 +709,7 @@ def test_referenced_metrics_are_declared_by_server_metrics() -> None:
     """Fast cross-check against server/metrics.py; the integration test asks a live server."""
     from prometheus_client import generate_latest
 
-    from server.metrics import Metrics
+    from server.core.metrics import Metrics
 
     metrics = Metrics()
     for track in (metrics.track_running, metrics.track_waiting, metrics.track_queue_depth):

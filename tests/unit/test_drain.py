@@ -10,7 +10,8 @@ from typing import Any
 import uvicorn
 
 from server.__main__ import _Server
-from server.api.drain import Drain, DrainMiddleware
+from server.core.lifecycle import Drain, Lifecycle
+from server.http.drain import DrainMiddleware
 
 
 class SlowApp:
@@ -76,7 +77,11 @@ async def test_drain_times_out_with_requests_still_in_flight() -> None:
 
 def make_server(drain: Drain, fatal: bool = False) -> _Server:
     config = uvicorn.Config(SlowApp(), log_config=None)
-    return _Server(config, drain, lambda: fatal)
+    lifecycle = Lifecycle(drain.timeout_s, on_fatal=lambda: None)
+    lifecycle.drain = drain
+    if fatal:
+        lifecycle.fail("an engine died")
+    return _Server(config, lifecycle)
 
 
 async def test_first_signal_drains_second_one_stops_at_once() -> None:

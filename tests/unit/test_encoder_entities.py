@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
-from server.encoders.entities import entities
+from server.encoders.tasks.entities import entities
 
 LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG")
 

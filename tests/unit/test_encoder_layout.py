@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from server.encoders.spec import Head, ModelDescription
-from server.encoders.st_layout import read_layout
-from server.encoders.tasks import Endpoint, supports
+from server.encoders.tasks.endpoints import Endpoint, supports
+from server.encoders.workers.spec import Head, ModelDescription
+from server.encoders.workers.st_layout import read_layout
 
 
 def write(root: Path, modules: list[dict[str, str]], configs: dict[str, dict[str, object]]) -> None:

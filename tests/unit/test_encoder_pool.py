@@ -10,11 +10,11 @@ import numpy as np
 import psutil
 import pytest
 
-from server.encoders.pool import WorkerPool
-from server.encoders.process import WorkerFailed
-from server.encoders.spec import WorkerSpec
+from server.core.errors import Unavailable
 from server.encoders.tokenization import Features
-from server.errors import Unavailable
+from server.encoders.workers.pool import WorkerPool
+from server.encoders.workers.process import WorkerFailed
+from server.encoders.workers.spec import WorkerSpec
 from tests.unit.encoder_fake_worker import fake_worker
 
 

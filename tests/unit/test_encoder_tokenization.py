@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from server.encoders.spec import Head, ModelDescription
+from server.core.errors import ContextLengthExceeded, InvalidRequest
 from server.encoders.tokenization import TextEncoder
-from server.errors import ContextLengthExceeded, InvalidRequest
+from server.encoders.workers.spec import Head, ModelDescription
 
 
 def tokenizer_json() -> str:

@@ -7,23 +7,23 @@ import time
 
 import pytest
 
-from server.api.context import RequestInfo
-from server.errors import (
+from server.core.context import RequestInfo
+from server.core.errors import (
     ContextLengthExceeded,
     DeadlineExceeded,
     InvalidRequest,
     Overloaded,
     UnsupportedParameter,
 )
-from server.generation.prompts import PromptBuilder
-from server.generation.service import GenerationService
-from server.metrics import Metrics
-from server.protocol.generation import (
+from server.core.metrics import Metrics
+from server.generation.protocol import (
     ChatCompletion,
     ChatCompletionRequest,
     Completion,
     CompletionRequest,
 )
+from server.generation.service.pipeline import GenerationService
+from server.generation.service.prompts import PromptBuilder
 from tests.support.fakes import FakeEngine, FakeTokenizer
 
 MODEL = "fake"

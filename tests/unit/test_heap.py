@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from server.heap import freeze_startup_heap
+from server.core.heap import freeze_startup_heap
 
 
 class _Cycle:

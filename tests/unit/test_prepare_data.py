@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from server.prepare.finetune import Span, score_entities, spans_to_token_tags
+from prepare.finetune import Span, score_entities, spans_to_token_tags
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "server" / "prepare" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "prepare" / "data"
 SENTIMENT_LABELS = {"negative", "neutral", "positive"}
 ENTITY_LABELS = {"PER", "ORG", "LOC", "MISC"}
 
@@ -111,14 +111,14 @@ def test_score_entities_exact_match() -> None:
 
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_ner_spans_align_with_tokenizer(split: str) -> None:
-    from server.prepare.finetune import (
+    from prepare.finetune import (
         MAX_LENGTH,
         bio_labels,
         encode_token_classification,
         load_spans,
         load_tokenizer,
     )
-    from server.prepare.minilm import minilm_source_dir
+    from prepare.minilm import minilm_source_dir
 
     tokenizer = load_tokenizer(minilm_source_dir())
     labels = bio_labels(sorted(ENTITY_LABELS))
@@ -133,8 +133,8 @@ def test_ner_spans_align_with_tokenizer(split: str) -> None:
 
 
 def test_sentiment_fits_max_length() -> None:
-    from server.prepare.finetune import MAX_LENGTH, load_tokenizer
-    from server.prepare.minilm import minilm_source_dir
+    from prepare.finetune import MAX_LENGTH, load_tokenizer
+    from prepare.minilm import minilm_source_dir
 
     tokenizer = load_tokenizer(minilm_source_dir())
     texts = [r["text"] for r in _rows("sentiment.train") + _rows("sentiment.test")]

@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from server.api.limits import check_encoder
-from server.errors import LimitExceeded
-from server.protocol.classify import ClassifyRequest
-from server.protocol.embeddings import EmbeddingRequest
-from server.protocol.rerank import RerankRequest
-from server.settings import RequestLimits
+from server.core.errors import LimitExceeded
+from server.core.settings import RequestLimits
+from server.encoders.limits import check_encoder
+from server.encoders.protocol import ClassifyRequest, EmbeddingRequest, RerankRequest
+from server.http.deps import server_state
 from tests.support.app import MODEL, FakeGenerationModel, assert_openai_error, fake_client
 
 LIMITS = """limits:
@@ -126,7 +125,7 @@ def test_priority_needs_priority_scheduling(tmp_path) -> None:  # type: ignore[n
     with fake_client(tmp_path, model_yaml=engine) as prio:
         r = prio.post("/v1/chat/completions", json=chat(priority=-3, max_tokens=2))
         assert r.status_code == 200, r.text
-        registry = prio.app.state.registry  # type: ignore[attr-defined]
+        registry = server_state(prio.app).registry  # type: ignore[arg-type]
         model = registry.lookup(MODEL, FakeGenerationModel, "generate")
         assert model.engine.requests[-1][2].priority == -3
 

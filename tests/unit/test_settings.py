@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from server.settings import EncoderModelConfig, GenerateModelConfig, load_settings
+from server.core.settings import EncoderModelConfig, GenerateModelConfig, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 

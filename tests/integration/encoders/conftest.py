@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from tests.integration.encoders.models import DerivedModels, build_derived, minilm_dir
-from tests.support.server import MODELS_DIR, ServerProcess, start_server
+from tests.support.server import MODELS_DIR, ServerProcess, served
 
-# Bundled models served (and parity-tested) only once `python -m server.prepare` made them.
+# Bundled models served (and parity-tested) only once `python -m prepare` made them.
 BUNDLED_CLASSIFY = "minilm-sentiment"
 BUNDLED_NER = "minilm-ner"
 
@@ -61,11 +61,8 @@ def server_config(derived: DerivedModels) -> dict[str, Any]:
 def encoder_server(
     derived: DerivedModels, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    server = start_server(server_config(derived), tmp_path_factory.mktemp("encoder-server"))
-    try:
+    with served(tmp_path_factory, "encoder-server", server_config(derived)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -78,17 +75,6 @@ def http(encoder_server: ServerProcess) -> Iterator[httpx.Client]:
 def served_models(http: httpx.Client) -> dict[str, str]:
     """Served model name -> task, from /v1/models."""
     return {card["id"]: card["task"] for card in http.get("/v1/models").json()["data"]}
-
-
-def metric_value(text: str, name: str, **labels: str) -> float:
-    """One sample from Prometheus text (0 if absent)."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
 
 
 TEXTS = [

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from openai import OpenAI
 
-from tests.integration.encoders.conftest import TEXTS, metric_value
+from tests.integration.encoders.conftest import TEXTS
 from tests.integration.encoders.models import minilm_dir
+from tests.support.metrics import metric_value
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import psutil
 import pytest
 from openai import OpenAI
 
-from tests.integration.encoders.conftest import metric_value
+from tests.support.metrics import metric_value
 from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.integration

@@ -1,1 +1,0 @@
-"""HTTP layer: thin routers, error mapping, SSE framing and middleware."""

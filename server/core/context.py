@@ -1,0 +1,30 @@
+"""Per-request facts gathered while serving, read by the access log and the metrics.
+
+Plain types only: the HTTP layer creates a :class:`RequestInfo` per request; routers say
+which model and endpoint serve it; services count its tokens.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+@dataclass
+class RequestInfo:
+    """What one request was about; routers and services fill it in as they learn it."""
+
+    request_id: str
+    started_at: float = 0.0  # time.perf_counter() when the request arrived
+    endpoint: str = ""
+    model: str = ""
+    task: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    deadline: float | None = None  # time.monotonic() by which work must start (header)
+
+    def served_by(self, model: str, task: str, endpoint: str) -> None:
+        """Record the served model (which labels the request's metrics and access log)."""
+        self.model, self.task, self.endpoint = model, task, endpoint

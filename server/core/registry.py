@@ -1,0 +1,98 @@
+"""The model registry: the ``model`` field of every request picks a served model here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from typing import Protocol, TypeVar, runtime_checkable
+
+from server.core.errors import ModelNotFound, Unavailable, WrongTask
+
+
+@runtime_checkable
+class ServedModel(Protocol):
+    """What the registry and the HTTP layer need from any served model."""
+
+    name: str
+    task: str
+    created: int
+
+    @property
+    def ready(self) -> bool:
+        """True once the model is loaded and serving."""
+        ...
+
+    @property
+    def healthy(self) -> bool:
+        """False once the model's engine or workers died for good (the server then exits)."""
+        ...
+
+    @property
+    def max_context(self) -> int | None:
+        """Max tokens per request (prompt plus output for generation)."""
+        ...
+
+    async def start(self) -> None:
+        """Load the model; raise if it cannot be served."""
+        ...
+
+    async def stop(self) -> None:
+        """Release the model's engine or workers."""
+        ...
+
+
+M = TypeVar("M", bound=ServedModel)
+
+
+class ModelRegistry:
+    """Served models by name, in configuration order."""
+
+    def __init__(self, models: Iterable[ServedModel] = ()) -> None:
+        self._models: dict[str, ServedModel] = {}
+        for model in models:
+            self.add(model)
+
+    def add(self, model: ServedModel) -> None:
+        if model.name in self._models:
+            raise ValueError(f"duplicate model name {model.name!r}")
+        self._models[model.name] = model
+
+    def __iter__(self) -> Iterator[ServedModel]:
+        return iter(self._models.values())
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    @property
+    def ready(self) -> bool:
+        """True once every model is loaded."""
+        return all(m.ready for m in self._models.values())
+
+    @property
+    def healthy(self) -> bool:
+        """False once any model's engine or workers died for good."""
+        return all(m.healthy for m in self._models.values())
+
+    def get(self, name: str) -> ServedModel:
+        """The model called ``name`` (loaded or not); ``ModelNotFound`` otherwise."""
+        model = self._models.get(name)
+        if model is None:
+            raise ModelNotFound(name)
+        return model
+
+    def lookup(self, name: str, kind: type[M], task: str) -> M:
+        """The model called ``name`` if it is a ``kind`` and loaded; typed errors otherwise.
+
+        ``task`` names what the caller wanted, for the error message.
+        """
+        model = self.get(name)
+        if not isinstance(model, kind):
+            raise WrongTask(name, model.task, task)
+        if not model.ready:
+            raise Unavailable(f"model '{name}' is still loading")
+        return model
+
+
+def now() -> int:
+    """Unix time in seconds, as OpenAI's ``created`` fields carry it."""
+    return int(time.time())

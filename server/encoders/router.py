@@ -1,0 +1,134 @@
+"""Encoder endpoints: ``/v1/embeddings``, ``/v1/classify``, ``/v1/ner``, ``/v1/rerank``.
+
+One table says, per endpoint, its request and response models and its task service; one
+handler serves them all: find the model and check it serves the endpoint, check the limits,
+run the service (cancelled if the client leaves), serialize the answer once, with
+pydantic-core and without a second validation pass (vectors are long lists of floats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic_core
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from server.core.scheduling import QueueOrder
+from server.encoders.limits import check_encoder
+from server.encoders.model import EncoderModel
+from server.encoders.protocol import (
+    AnyEncoderRequest,
+    ClassifyRequest,
+    ClassifyResponse,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    NerRequest,
+    NerResponse,
+    RerankRequest,
+    RerankResponse,
+)
+from server.encoders.tasks.classify import classify
+from server.encoders.tasks.embed import embed
+from server.encoders.tasks.endpoints import Endpoint
+from server.encoders.tasks.ner import ner
+from server.encoders.tasks.rerank import rerank
+from server.http.deps import InfoDep, LimitsDep, RegistryDep
+from server.http.disconnect import ClientDisconnected, cancel_on_disconnect, client_closed
+
+router = APIRouter(tags=["encoders"])
+
+JSON = "application/json"
+# Embeddings come as a plain dict: validating 384 floats per vector again would cost more
+# than computing them in the API process.
+Answer = ClassifyResponse | NerResponse | RerankResponse | dict[str, Any]
+Service = Callable[[EncoderModel, Any, QueueOrder], Awaitable[Answer]]
+
+
+@dataclass(frozen=True)
+class EncoderRoute:
+    """One encoder endpoint: what it accepts, what it answers, which service computes it."""
+
+    endpoint: Endpoint
+    request: type[AnyEncoderRequest]
+    response: type[BaseModel]
+    service: Service
+    description: str
+
+
+ROUTES = (
+    EncoderRoute(
+        Endpoint.EMBEDDINGS,
+        EmbeddingRequest,
+        EmbeddingResponse,
+        embed,
+        "OpenAI embeddings: float or base64 vectors, optionally truncated to `dimensions`.",
+    ),
+    EncoderRoute(
+        Endpoint.CLASSIFY,
+        ClassifyRequest,
+        ClassifyResponse,
+        classify,
+        "Label probabilities for each input (softmax, or sigmoid for multi-label models).",
+    ),
+    EncoderRoute(
+        Endpoint.NER,
+        NerRequest,
+        NerResponse,
+        ner,
+        "Entities with character offsets, grouped as the token-classification pipeline does.",
+    ),
+    EncoderRoute(
+        Endpoint.RERANK,
+        RerankRequest,
+        RerankResponse,
+        rerank,
+        "Documents by relevance: a cross-encoder's score or an embedding model's cosine.",
+    ),
+)
+
+
+def _serialize(result: Answer) -> tuple[Response, int]:
+    """The JSON response and its prompt tokens."""
+    if isinstance(result, dict):
+        tokens: int = result["usage"]["prompt_tokens"]
+        return Response(pydantic_core.to_json(result), media_type=JSON), tokens
+    body = result.model_dump_json(exclude_none=True)
+    return Response(body, media_type=JSON), result.usage.prompt_tokens
+
+
+def _handler(route: EncoderRoute) -> Callable[..., Awaitable[Response]]:
+    endpoint = route.endpoint
+
+    async def handle(
+        body: Any, request: Request, registry: RegistryDep, info: InfoDep, limits: LimitsDep
+    ) -> Response:
+        model = registry.lookup(body.model, EncoderModel, endpoint.task)
+        info.served_by(model.name, model.task, endpoint.value)
+        model.require(endpoint)
+        check_encoder(body, limits)
+        order = QueueOrder(body.priority, info.deadline)
+        try:
+            result = await cancel_on_disconnect(request, route.service(model, body, order))
+        except ClientDisconnected:
+            return client_closed()
+        response, info.prompt_tokens = _serialize(result)
+        return response
+
+    # FastAPI reads the body's model from the annotation.
+    handle.__annotations__["body"] = route.request
+    handle.__name__ = f"encoder_{endpoint.task}"
+    return handle
+
+
+for _route in ROUTES:
+    router.add_api_route(
+        _route.endpoint.value,
+        _handler(_route),
+        methods=["POST"],
+        response_model=_route.response,
+        response_model_exclude_none=True,
+        description=_route.description,
+    )

@@ -1,0 +1,43 @@
+"""The classification service: label probabilities for each input text."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from server.core.scheduling import QueueOrder
+from server.encoders.model import EncoderModel
+from server.encoders.protocol import (
+    Classification,
+    ClassifyRequest,
+    ClassifyResponse,
+    LabelScore,
+)
+from server.encoders.tasks.inputs import as_texts, token_usage
+
+
+def _classification(
+    index: int, scores: np.ndarray, labels: tuple[str, ...], top_k: int
+) -> Classification:
+    # Stable sort: equal scores keep the model's label order.
+    order = np.argsort(-scores, kind="stable")[:top_k]
+    ranked = [LabelScore(label=labels[i], score=float(scores[i])) for i in order]
+    return Classification(index=index, label=ranked[0].label, score=ranked[0].score, labels=ranked)
+
+
+async def classify(
+    model: EncoderModel, request: ClassifyRequest, order: QueueOrder
+) -> ClassifyResponse:
+    """Softmax (single-label) or sigmoid (multi-label) scores, best label first."""
+    texts = as_texts(request.input, "input")
+    encodings = await model.text.encode(
+        texts, truncate=model.truncate(request.truncate), param="input"
+    )
+    features = [model.text.features(encoding) for encoding in encodings]
+    outputs = await model.run(features, order)
+    labels = model.description.labels
+    top_k = min(request.top_k or len(labels), len(labels))
+    return ClassifyResponse(
+        model=model.name,
+        data=[_classification(i, scores, labels, top_k) for i, scores in enumerate(outputs)],
+        usage=token_usage(features),
+    )

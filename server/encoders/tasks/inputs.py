@@ -1,0 +1,32 @@
+"""What the encoder task services share: checks on client inputs (400 when they fail) and
+the usage of a request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from server.core.errors import InvalidRequest
+from server.encoders.protocol import Usage
+from server.encoders.tokenization import Features
+
+
+def as_texts(value: str | Sequence[str], param: str = "input") -> list[str]:
+    """One or more non-empty strings, as a list."""
+    texts = [value] if isinstance(value, str) else list(value)
+    check_count(len(texts), param)
+    for i, text in enumerate(texts):
+        if not text:
+            where = f"{param}[{i}]" if not isinstance(value, str) else param
+            raise InvalidRequest(f"{where} must not be an empty string", param=param)
+    return texts
+
+
+def check_count(count: int, param: str) -> None:
+    """At least one input (the most allowed is a server limit, checked by the route)."""
+    if count == 0:
+        raise InvalidRequest(f"{param} must not be empty", param=param)
+
+
+def token_usage(features: Sequence[Features]) -> Usage:
+    """The usage of a request whose inputs became ``features`` (every token counts)."""
+    return Usage.of(sum(len(f) for f in features))

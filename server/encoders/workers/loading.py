@@ -1,0 +1,125 @@
+"""Loading a model in a worker: the Transformers class for the task, limits, labels, tokenizer.
+
+Worker-side only (imports torch and transformers).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+    PretrainedConfig,
+)
+
+from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec, WorkerSpec
+from server.encoders.workers.st_layout import read_layout
+
+log = logging.getLogger("server.encoders.worker")
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_AUTO_CLASSES: dict[Head, Any] = {
+    Head.EMBED: AutoModel,
+    Head.SEQUENCE: AutoModelForSequenceClassification,
+    Head.TOKENS: AutoModelForTokenClassification,
+}
+# Tokenizers that mean "no limit" store a huge sentinel as model_max_length.
+_NO_LIMIT = 1_000_000
+# RoBERTa-style models reserve position ids up to pad_token_id + 1.
+_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet"}
+
+
+def choose_head(task: str, config: PretrainedConfig) -> Head:
+    """The head a configured task needs (rerank: cross-encoder if the folder has one)."""
+    if task == "embed":
+        return Head.EMBED
+    if task == "classify":
+        return Head.SEQUENCE
+    if task == "ner":
+        return Head.TOKENS
+    architectures = getattr(config, "architectures", None) or []
+    if any(a.endswith("ForSequenceClassification") for a in architectures):
+        return Head.SEQUENCE
+    return Head.EMBED
+
+
+def activation_for(config: PretrainedConfig) -> Activation:
+    """Softmax, sigmoid or raw logits, as the text-classification pipeline chooses."""
+    problem = getattr(config, "problem_type", None)
+    if problem == "multi_label_classification" or config.num_labels == 1:
+        return Activation.SIGMOID
+    if problem == "regression":
+        return Activation.NONE
+    return Activation.SOFTMAX
+
+
+def _position_limit(config: PretrainedConfig, tokenizer: Any) -> int | None:
+    limits = []
+    tokenizer_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tokenizer_max, int) and 0 < tokenizer_max < _NO_LIMIT:
+        limits.append(tokenizer_max)
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        if getattr(config, "model_type", "") in _OFFSET_POSITIONS:
+            positions -= (getattr(config, "pad_token_id", None) or 1) + 1
+        limits.append(positions)
+    return min(limits) if limits else None
+
+
+def _max_length(spec: WorkerSpec, limit: int | None, st_max: int | None) -> int:
+    if spec.max_length is not None:
+        if limit is not None and spec.max_length > limit:
+            raise ValueError(f"max_length {spec.max_length} exceeds the model's limit of {limit}")
+        return spec.max_length
+    if st_max is not None:
+        return min(st_max, limit) if limit is not None else st_max
+    if limit is None:
+        raise ValueError("the model declares no maximum length: set max_length in the config")
+    return limit
+
+
+def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSpec | None]:
+    """The model (eval mode, on its device) and its description for the API process."""
+    common: dict[str, Any] = {"trust_remote_code": spec.trust_remote_code}
+    if spec.revision:
+        common["revision"] = spec.revision
+    config = AutoConfig.from_pretrained(spec.path, **common)
+    head = choose_head(spec.task, config)
+    tokenizer = AutoTokenizer.from_pretrained(spec.path, **common)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError("encoder models need a fast (Rust) tokenizer")
+    layout = read_layout(Path(spec.path)) if head is Head.EMBED else None
+    pooling = layout.pooling if layout is not None else None
+    if pooling is None and head is Head.EMBED:
+        pooling = PoolingSpec()  # a plain Transformers model: mean pooling, normalized
+    max_length = _max_length(
+        spec, _position_limit(config, tokenizer), layout.max_seq_length if layout else None
+    )
+    model = _AUTO_CLASSES[head].from_pretrained(spec.path, dtype=DTYPES[spec.dtype], **common)
+    model = model.to(spec.device).eval()
+    labels: tuple[str, ...] = ()
+    if head is not Head.EMBED:
+        labels = tuple(str(config.id2label[i]) for i in range(config.num_labels))
+    backend = tokenizer.backend_tokenizer
+    description = ModelDescription(
+        head=head,
+        architecture=type(model).__name__,
+        max_length=max_length,
+        labels=labels,
+        activation=activation_for(config) if head is Head.SEQUENCE else Activation.SOFTMAX,
+        tokenizer_json=backend.to_str(),
+        pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
+        vocab_size=int(model.get_input_embeddings().num_embeddings),
+        unk_id=tokenizer.unk_token_id,
+        uses_token_type_ids="token_type_ids" in tokenizer.model_input_names,
+        continuing_subword_prefix=getattr(backend.model, "continuing_subword_prefix", None),
+        pooling=pooling,
+    )
+    return model, description, pooling

@@ -1,0 +1,188 @@
+"""The worker pool of one model: spreads batches over its workers and replaces dead ones."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+from server.core.errors import Unavailable
+from server.encoders.tokenization import Features
+from server.encoders.workers import ipc
+from server.encoders.workers.process import NotStarted, WorkerMain, WorkerProcess
+from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.workers.worker import run_worker
+
+log = logging.getLogger("server.encoders.pool")
+
+# Batches in flight per worker: one running, one (full) waiting in its socket, so that the
+# worker starts the next batch the moment it finishes one instead of waiting for the API.
+PIPELINE_DEPTH = 2
+START_TIMEOUT_S = 600.0
+# How long a batch waits for a replacement worker before failing with 503.
+NO_WORKER_TIMEOUT_S = 120.0
+MAX_RESTART_DELAY_S = 30.0
+# Consecutive failed restarts after which the pool gives up (and the server reports itself
+# unhealthy, so that its supervisor restarts it).
+MAX_FAILED_RESTARTS = 5
+STOP_TIMEOUT_S = 10.0
+
+
+class WorkerPool:
+    """``size`` worker processes of one model, used as the batcher's runner."""
+
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        size: int,
+        *,
+        on_restart: Callable[[], None] = lambda: None,
+        on_inference: Callable[[float], None] = lambda seconds: None,
+        target: WorkerMain = run_worker,
+    ) -> None:
+        self.spec = spec
+        self.size = size
+        self._target = target
+        self.description: ModelDescription | None = None
+        self._workers: list[WorkerProcess] = []
+        self._on_restart = on_restart
+        self._on_inference = on_inference
+        self._available = asyncio.Event()
+        self._batch_ids = itertools.count()
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.broken = False
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the live workers."""
+        return [w.pid for w in self._workers if w.alive and w.pid is not None]
+
+    async def start(self) -> ModelDescription:
+        """Start every worker; raise (after stopping the others) if one cannot load the model."""
+        self._workers = [self._new_worker(i) for i in range(self.size)]
+        results = await asyncio.gather(
+            *(w.start(START_TIMEOUT_S) for w in self._workers), return_exceptions=True
+        )
+        errors = [r for r in results if isinstance(r, BaseException)]
+        if errors:
+            await self.stop()
+            raise errors[0]
+        self.description = next(r for r in results if isinstance(r, ModelDescription))
+        self._available.set()
+        return self.description
+
+    def _new_worker(self, index: int) -> WorkerProcess:
+        return WorkerProcess(self.spec, index, self._worker_exited, self._target)
+
+    async def stop(self) -> None:
+        """Stop every worker and any restart in progress."""
+        self._stopping = True
+        for task in self._restarts:
+            task.cancel()
+        await asyncio.gather(*self._restarts, return_exceptions=True)
+        await asyncio.gather(*(w.stop(STOP_TIMEOUT_S) for w in self._workers))
+
+    # -- running batches ----------------------------------------------------------------------
+
+    async def run(self, payloads: list[Features]) -> list[np.ndarray]:
+        """Outputs for each payload, in order (the batcher's runner)."""
+        batch = _pack(next(self._batch_ids), payloads)
+        while True:
+            worker = await self._acquire()
+            try:
+                done = await worker.run(batch)
+                break
+            except NotStarted:
+                continue  # its worker died before reading it: send it to the replacement
+            finally:
+                worker.in_flight -= 1
+                self._available.set()
+        self._on_inference(done.seconds)
+        if self.description is not None and self.description.head is Head.TOKENS:
+            return np.split(done.output, np.cumsum(batch.lengths)[:-1])
+        return list(done.output)
+
+    def _pick(self) -> WorkerProcess | None:
+        best: WorkerProcess | None = None
+        for worker in self._workers:
+            free = worker.alive and worker.in_flight < PIPELINE_DEPTH
+            if free and (best is None or worker.in_flight < best.in_flight):
+                best = worker
+        return best
+
+    async def _acquire(self) -> WorkerProcess:
+        worker = self._pick()
+        if worker is None:
+            try:
+                async with asyncio.timeout(NO_WORKER_TIMEOUT_S):
+                    while (worker := self._pick()) is None:
+                        if self._stopping or self.broken:
+                            raise Unavailable("no worker of this model can run; see the log")
+                        self._available.clear()
+                        await self._available.wait()
+            except TimeoutError:
+                raise Unavailable("no worker of this model is running; retry later") from None
+        worker.in_flight += 1
+        return worker
+
+    # -- restarts -----------------------------------------------------------------------------
+
+    def _worker_exited(self, worker: WorkerProcess) -> None:
+        log.error(
+            "worker %d of model %s (pid %s) died with exit code %s; its batch failed, restarting",
+            worker.index,
+            self.spec.model,
+            worker.pid,
+            worker.exitcode,
+        )
+        self._on_restart()
+        task = asyncio.create_task(self._restart(worker.index), name=f"restart-{self.spec.model}")
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+
+    async def _restart(self, index: int) -> None:
+        delay = 0.0
+        for attempt in range(1, MAX_FAILED_RESTARTS + 1):
+            if self._stopping:
+                return
+            if delay:
+                await asyncio.sleep(delay)
+            worker = self._new_worker(index)
+            self._workers[index] = worker
+            try:
+                await worker.start(START_TIMEOUT_S)
+            except Exception:
+                log.exception(
+                    "restarting worker %d of model %s failed (attempt %d of %d)",
+                    index,
+                    self.spec.model,
+                    attempt,
+                    MAX_FAILED_RESTARTS,
+                )
+                delay = min(max(1.0, delay * 2), MAX_RESTART_DELAY_S)
+                continue
+            log.info("worker %d of model %s restarted (pid %s)", index, self.spec.model, worker.pid)
+            self._available.set()
+            return
+        if not self._stopping:
+            log.critical("giving up on worker %d of model %s", index, self.spec.model)
+            self.broken = True
+            self._available.set()  # waiting batches fail now instead of timing out
+
+
+def _pack(batch_id: int, payloads: list[Features]) -> ipc.RunBatch:
+    lengths = np.fromiter((len(p.ids) for p in payloads), dtype=np.int32, count=len(payloads))
+    ids = np.concatenate([p.ids for p in payloads])
+    type_ids = None
+    if any(p.type_ids is not None for p in payloads):
+        type_ids = np.concatenate(
+            [
+                p.type_ids if p.type_ids is not None else np.zeros(len(p.ids), np.int8)
+                for p in payloads
+            ]
+        )
+    return ipc.RunBatch(batch_id, ids, lengths, type_ids)

@@ -1,0 +1,126 @@
+"""The worker process: load one model, then run batches sent over its socket until told to stop.
+
+Started with the 'spawn' context, so this module imports nothing heavy at the top: the thread
+count must be in the environment before torch is first imported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from server.core.heap import freeze_startup_heap
+from server.encoders.workers import ipc
+from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
+
+log = logging.getLogger("server.encoders.worker")
+
+WARMUP_SHAPE = (2, 16)
+
+# (ids, lengths, type_ids) -> outputs; see server.encoders.workers.forward.BatchForward.
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
+
+
+def _configure_process(spec: WorkerSpec) -> None:
+    # Ctrl-C and a SIGTERM to the whole process group (timeout(1), systemd) reach workers too:
+    # the API process decides when they stop, after finishing the batches in flight. If the
+    # API process dies, the worker sees its socket close and exits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(spec.threads)
+    _name_process(f"enc-{spec.model}")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    from server.core.logs import configure_logging
+
+    configure_logging(spec.log_level, spec.log_format)
+
+
+def _name_process(name: str) -> None:
+    """Show the model in ps/top (Linux keeps 15 characters); best effort elsewhere."""
+    try:
+        with open("/proc/self/comm", "w") as comm:
+            comm.write(name[:15])
+    except OSError:
+        pass
+
+
+def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
+    """Process entry point: answer ``Ready`` (or ``LoadFailed``), then serve batches."""
+    _configure_process(spec)
+    started = time.perf_counter()
+    try:
+        forward, description = _load(spec)
+    except Exception as exc:
+        log.exception("loading %s failed", spec.path)
+        ipc.send_blocking(sock, ipc.LoadFailed(f"{type(exc).__name__}: {exc}"))
+        sys.exit(1)
+    freeze_startup_heap()
+    ipc.send_blocking(sock, ipc.Ready(os.getpid(), description, time.perf_counter() - started))
+    log.info(
+        "worker for %s ready in %.1fs (pid %d, %d threads)",
+        spec.model,
+        time.perf_counter() - started,
+        os.getpid(),
+        spec.threads,
+    )
+    _serve(sock, forward, spec.model)
+    # Nothing left to flush but logs; skipping interpreter teardown (torch's takes seconds)
+    # makes shutdown and restarts quick.
+    logging.shutdown()
+    os._exit(0)
+
+
+def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    from server.encoders.workers.forward import BatchForward
+    from server.encoders.workers.loading import DTYPES, load
+
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(spec.threads)
+    model, description, pooling = load(spec)
+    forward = BatchForward(
+        model, description, pooling, device=spec.device, dtype=DTYPES[spec.dtype]
+    )
+    # Warm-up: the first call pays for kernel selection; do not make a client wait for it.
+    rows, length = WARMUP_SHAPE
+    ids = np.full(rows * length, description.pad_id, dtype=np.int32)
+    lengths = np.full(rows, length, dtype=np.int32)
+    types = np.zeros(rows * length, dtype=np.int8) if description.uses_token_type_ids else None
+    output = forward(ids, lengths, types)
+    if description.head is Head.EMBED:
+        description = dataclasses.replace(description, output_dim=int(output.shape[-1]))
+    return forward, description
+
+
+def _serve(sock: socket.socket, forward: Forward, model: str) -> None:
+    while True:
+        try:
+            message = ipc.recv_blocking(sock)
+        except (EOFError, ConnectionError):
+            log.info("API process gone; exiting")
+            return
+        if isinstance(message, ipc.Shutdown):
+            return
+        assert isinstance(message, ipc.RunBatch), f"unexpected message {type(message)}"
+        started = time.perf_counter()
+        try:
+            output = forward(message.ids, message.lengths, message.type_ids)
+        except Exception as exc:
+            # One bad batch (e.g. out of memory) fails alone; the model stays loaded.
+            log.exception("batch %d of %s failed", message.batch_id, model)
+            reply: object = ipc.BatchFailed(message.batch_id, f"{type(exc).__name__}: {exc}")
+        else:
+            reply = ipc.BatchDone(message.batch_id, output, time.perf_counter() - started)
+        ipc.send_blocking(sock, reply)

@@ -1,0 +1,193 @@
+"""The vLLM engine behind one generative model, through vLLM's ``AsyncLLM`` API only.
+
+vLLM's OpenAI entrypoint modules move between releases, so nothing here touches them: we
+hand the engine token ids and ``SamplingParams`` and read ``RequestOutput`` deltas back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any
+
+from server.core.errors import InvalidRequest, Unavailable
+from server.core.settings import GenerateModelConfig
+from server.generation.types import ChoiceDelta, GenerationStep, SamplingSpec, TokenInfo, TopToken
+
+if TYPE_CHECKING:
+    from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.v1.engine.async_llm import AsyncLLM
+
+log = logging.getLogger("server.generation")
+
+
+class EngineDead(Unavailable):
+    """The engine process died; every request fails until the server is restarted."""
+
+
+def engine_args(config: GenerateModelConfig, model_path: str) -> AsyncEngineArgs:
+    """vLLM engine arguments from our config; unknown ``extra`` names are rejected."""
+    from vllm.engine.arg_utils import AsyncEngineArgs
+
+    opts = config.engine
+    known = {f.name for f in dataclasses.fields(AsyncEngineArgs)}
+    unknown = sorted(set(opts.extra) - known)
+    if unknown:
+        raise ValueError(f"models[{config.name}].engine.extra: unknown vLLM args {unknown}")
+    kwargs: dict[str, Any] = {
+        "model": model_path,
+        "served_model_name": [config.name],
+        "dtype": opts.dtype,
+        "max_model_len": opts.max_model_len,
+        "gpu_memory_utilization": opts.gpu_memory_utilization,
+        "tensor_parallel_size": opts.tensor_parallel_size,
+        "pipeline_parallel_size": opts.pipeline_parallel_size,
+        "distributed_executor_backend": opts.distributed_executor_backend,
+        "enable_prefix_caching": opts.enable_prefix_caching,
+        "enforce_eager": opts.enforce_eager,
+        "max_num_seqs": opts.max_num_seqs,
+        "max_num_batched_tokens": opts.max_num_batched_tokens,
+        "seed": opts.seed,
+        "trust_remote_code": config.trust_remote_code,
+        "revision": config.revision,
+        "tokenizer": opts.tokenizer,
+        "quantization": opts.quantization,
+        "kv_cache_dtype": opts.kv_cache_dtype,
+        "scheduling_policy": "priority" if opts.enable_priority_scheduling else "fcfs",
+        "disable_log_stats": False,
+        "enable_log_requests": False,
+        **opts.extra,
+    }
+    return AsyncEngineArgs(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+class VllmEngine:
+    """One ``AsyncLLM`` (engine core in vLLM's own subprocess) and its live statistics."""
+
+    def __init__(self, config: GenerateModelConfig, model_path: str) -> None:
+        self.config = config
+        self.model_path = model_path
+        self.max_model_len = 0
+        self.max_num_seqs = 0
+        self._llm: AsyncLLM | None = None
+        self._running = 0
+        self._waiting = 0
+        self._dead = False
+
+    async def start(self) -> None:
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        from server.generation.engine.stats import scheduler_stats_logger
+
+        args = engine_args(self.config, self.model_path)
+        # Building the engine blocks for as long as the engine core takes to load (tens of
+        # seconds); off the event loop, /health and /ready keep answering meanwhile. The
+        # engine starts its output handler on the loop with the first request.
+        self._llm = await asyncio.to_thread(
+            AsyncLLM.from_engine_args, args, stat_loggers=[scheduler_stats_logger(self._on_stats)]
+        )
+        self.max_model_len = int(self._llm.model_config.max_model_len)
+        self.max_num_seqs = int(self._llm.vllm_config.scheduler_config.max_num_seqs)
+        log.info("%s: vLLM engine ready (max_model_len=%d)", self.config.name, self.max_model_len)
+
+    def _on_stats(self, running: int, waiting: int) -> None:
+        self._running, self._waiting = running, waiting
+
+    async def stop(self) -> None:
+        if self._llm is not None:
+            llm, self._llm = self._llm, None
+            await asyncio.to_thread(llm.shutdown)
+
+    @property
+    def llm(self) -> AsyncLLM:
+        if self._llm is None:
+            raise Unavailable(f"model '{self.config.name}' is not loaded")
+        return self._llm
+
+    def running(self) -> int:
+        # The scheduler's figure arrives after each engine step; a request aborted while the
+        # engine is idle would otherwise stay counted, so cap it by what is unfinished here.
+        return min(self._running, self.unfinished())
+
+    def waiting(self) -> int:
+        return min(self._waiting, self.unfinished())
+
+    def unfinished(self) -> int:
+        return self.llm.get_num_unfinished_requests() if self._llm is not None else 0
+
+    @property
+    def errored(self) -> bool:
+        """True once the engine died (as seen by vLLM, or by a request that it failed)."""
+        return self._dead or (self._llm is not None and self._llm.errored)
+
+    async def generate(
+        self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
+    ) -> AsyncGenerator[GenerationStep, None]:
+        from vllm.exceptions import VLLMClientError
+        from vllm.inputs import TokensPrompt
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        from server.generation.engine.sampling import sampling_params
+
+        params = sampling_params(spec)
+        prompt = TokensPrompt(prompt_token_ids=prompt_token_ids)
+        try:
+            async for output in self.llm.generate(
+                prompt, params, request_id, priority=spec.priority
+            ):
+                yield GenerationStep(deltas=[_delta(c, spec.logprobs or 0) for c in output.outputs])
+        except EngineDeadError as exc:
+            self._dead = True
+            raise EngineDead(f"the engine of model '{self.config.name}' died") from exc
+        except VLLMClientError as exc:
+            # vLLM validates structured-output grammars when the request is added.
+            param = getattr(exc, "parameter", None) or (
+                "response_format" if spec.json_schema or spec.json_object else None
+            )
+            raise InvalidRequest(str(exc), param=param) from exc
+
+
+def _delta(completion: Any, top_k: int) -> ChoiceDelta:
+    logprobs = None
+    if completion.logprobs is not None:
+        logprobs = [
+            _token_info(token_id, step, top_k)
+            for token_id, step in zip(completion.token_ids, completion.logprobs, strict=False)
+        ]
+    return ChoiceDelta(
+        index=completion.index,
+        text=completion.text,
+        token_ids=list(completion.token_ids),
+        logprobs=logprobs,
+        finish_reason=_finish_reason(completion.finish_reason),
+    )
+
+
+def _token_info(token_id: int, step: dict[int, Any], top_k: int) -> TokenInfo:
+    """The sampled token and the ``top_k`` most likely ones.
+
+    vLLM returns the top-k entries plus the sampled token when it ranks lower; the ranks
+    tell them apart.
+    """
+    chosen = step[token_id]
+    ranked = sorted(
+        (lp for lp in step.values() if lp.rank is not None and lp.rank <= top_k),
+        key=lambda lp: lp.rank,
+    )
+    top = tuple(TopToken(_text(lp), float(lp.logprob), _text(lp).encode()) for lp in ranked)
+    text = _text(chosen)
+    return TokenInfo(text, float(chosen.logprob), text.encode(), top)
+
+
+def _text(logprob: Any) -> str:
+    return logprob.decoded_token if logprob.decoded_token is not None else ""
+
+
+def _finish_reason(reason: str | None) -> str | None:
+    # vLLM reports 'abort' for requests we cancelled and 'error' for engine faults; clients
+    # only ever see 'stop' or 'length' from a request that ran to completion.
+    if reason in (None, "stop", "length"):
+        return reason
+    return "stop"

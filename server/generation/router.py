@@ -1,0 +1,96 @@
+"""Generation endpoints: ``/v1/chat/completions``, ``/v1/completions``, ``/tokenize``,
+``/detokenize``. Each route: find the model, check the limits, run the service (cancelled if
+the client leaves), answer JSON or an SSE stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from server.core.context import RequestInfo
+from server.core.registry import ModelRegistry
+from server.generation.limits import check_chat, check_completion
+from server.generation.model import GenerationModel
+from server.generation.protocol import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    DetokenizeRequest,
+    DetokenizeResponse,
+    TokenizeRequest,
+    TokenizeResponse,
+)
+from server.http.deps import InfoDep, LimitsDep, RegistryDep
+from server.http.disconnect import ClientDisconnected, cancel_on_disconnect, client_closed
+from server.http.sse import sse_response
+
+router = APIRouter(tags=["generation"])
+
+CHAT_PATH = "/v1/chat/completions"
+COMPLETIONS_PATH = "/v1/completions"
+STREAM_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {}}}}
+
+
+def _model(registry: ModelRegistry, name: str, info: RequestInfo, endpoint: str) -> GenerationModel:
+    """The loaded generative model called ``name`` (404, 400 wrong task, 503 loading)."""
+    model = registry.lookup(name, GenerationModel, "generate")
+    info.served_by(model.name, model.task, endpoint)
+    return model
+
+
+def _json(body: ChatCompletion | Completion) -> Response:
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+@router.post(CHAT_PATH, response_model=ChatCompletion, responses=STREAM_RESPONSE)
+async def chat_completions(
+    body: ChatCompletionRequest,
+    request: Request,
+    registry: RegistryDep,
+    info: InfoDep,
+    limits: LimitsDep,
+) -> Response:
+    """OpenAI chat completions, streamed as SSE when ``stream`` is true."""
+    model = _model(registry, body.model, info, CHAT_PATH)
+    check_chat(body, limits)
+    try:
+        result = await cancel_on_disconnect(request, model.service.chat(body, info))
+    except ClientDisconnected:
+        return client_closed()
+    return _json(result) if isinstance(result, ChatCompletion) else sse_response(result)
+
+
+@router.post(COMPLETIONS_PATH, response_model=Completion, responses=STREAM_RESPONSE)
+async def completions(
+    body: CompletionRequest,
+    request: Request,
+    registry: RegistryDep,
+    info: InfoDep,
+    limits: LimitsDep,
+) -> Response:
+    """OpenAI (legacy) completions, streamed as SSE when ``stream`` is true."""
+    model = _model(registry, body.model, info, COMPLETIONS_PATH)
+    check_completion(body, limits)
+    try:
+        result = await cancel_on_disconnect(request, model.service.complete(body, info))
+    except ClientDisconnected:
+        return client_closed()
+    return _json(result) if isinstance(result, Completion) else sse_response(result)
+
+
+@router.post("/tokenize", response_model=TokenizeResponse, tags=["tokenizer"])
+async def tokenize(body: TokenizeRequest, registry: RegistryDep, info: InfoDep) -> TokenizeResponse:
+    """Token ids of a prompt, or of messages rendered with the chat template (vLLM's shape)."""
+    model = _model(registry, body.model, info, "/tokenize")
+    return await model.tokenizer.tokenize(body)
+
+
+@router.post("/detokenize", response_model=DetokenizeResponse, tags=["tokenizer"])
+async def detokenize(
+    body: DetokenizeRequest, registry: RegistryDep, info: InfoDep
+) -> DetokenizeResponse:
+    """The text of token ids (vLLM's shape)."""
+    model = _model(registry, body.model, info, "/detokenize")
+    return await model.tokenizer.detokenize(body)

@@ -1,0 +1,1 @@
+"""The OpenAI semantics of generation on an engine-neutral ``GenerationEngine``."""

@@ -1,0 +1,225 @@
+"""The one generation pipeline behind chat and completions, on a ``GenerationEngine``.
+
+validate -> prompts -> engine requests -> first output -> gathered response or chunk stream.
+Validation happens before anything is sent to the engine, so every client mistake is a 400
+with no engine work; streams begin only once the request is known to be valid and the engine
+has produced its first output.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
+from contextlib import aclosing, contextmanager
+from typing import TypeVar
+
+from server.core.context import RequestInfo
+from server.core.errors import InvalidRequest, Overloaded
+from server.core.metrics import Metrics
+from server.core.registry import now
+from server.core.scheduling import deadline_exceeded, time_left
+from server.generation.protocol import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+)
+from server.generation.service.adapter import GatheredChoice, RequestAdapter, usage
+from server.generation.service.chat import ChatAdapter
+from server.generation.service.completions import CompletionAdapter
+from server.generation.service.prompts import PromptBuilder
+from server.generation.service.streams import merge, started
+from server.generation.types import ChoiceDelta, GenerationEngine, SamplingSpec
+
+T = TypeVar("T")
+R = TypeVar("R")
+C = TypeVar("C")
+
+ChatResult = ChatCompletion | AsyncIterator[ChatCompletionChunk]
+CompletionResult = Completion | AsyncIterator[Completion]
+
+
+class _TokenClock:
+    """Counts a request's output tokens; records time to first token and inter-token latency."""
+
+    def __init__(self, info: RequestInfo, metrics: Metrics) -> None:
+        labels = (info.model, info.task, info.endpoint)
+        self._ttft = metrics.time_to_first_token.labels(*labels)
+        self._itl = metrics.inter_token_latency.labels(*labels)
+        self._info = info
+        self._last: float | None = None
+
+    def tick(self, deltas: Sequence[ChoiceDelta]) -> None:
+        new_tokens = sum(len(d.token_ids) for d in deltas)
+        if not new_tokens:
+            return
+        self._info.completion_tokens += new_tokens
+        at = time.perf_counter()
+        if self._last is None:
+            self._ttft.observe(at - self._info.started_at)
+        else:
+            self._itl.observe(at - self._last)
+        self._last = at
+
+
+class _Slot:
+    """An admitted request not yet counted in flight; released once, by whichever comes
+    first: its first engine request starting, or its admission ending."""
+
+    def __init__(self, service: GenerationService) -> None:
+        self._service: GenerationService | None = service
+
+    def release(self) -> None:
+        if self._service is not None:
+            self._service.starting -= 1
+            self._service = None
+
+
+class GenerationService:
+    """Chat and completions for one generative model."""
+
+    def __init__(
+        self,
+        name: str,
+        engine: GenerationEngine,
+        prompts: PromptBuilder,
+        metrics: Metrics,
+        max_in_flight: int,
+        *,
+        max_output_tokens: int = 16384,
+        priority_scheduling: bool = False,
+    ) -> None:
+        self.name = name
+        self.engine = engine
+        self.prompts = prompts
+        self.metrics = metrics
+        self.max_in_flight = max_in_flight
+        self.max_output_tokens = max_output_tokens
+        self.priority_scheduling = priority_scheduling
+        self.in_flight = 0  # engine requests running or queued in the engine
+        self.starting = 0  # admitted requests still being tokenized and started
+
+    # --- the endpoints ----------------------------------------------------------------------
+
+    async def chat(self, request: ChatCompletionRequest, info: RequestInfo) -> ChatResult:
+        """A full chat completion, or an iterator of chunks when ``request.stream``."""
+        return await self.serve(ChatAdapter(request, self.name, info.request_id, now()), info)
+
+    async def complete(self, request: CompletionRequest, info: RequestInfo) -> CompletionResult:
+        """A full completion, or an iterator of chunks when ``request.stream``."""
+        adapter = CompletionAdapter(request, self.name, info.request_id, now())
+        return await self.serve(adapter, info)
+
+    # --- admission ------------------------------------------------------------------------
+
+    @contextmanager
+    def _admission(self, priority: int) -> Iterator[_Slot]:
+        """Admit a request (400 for a priority the engine ignores, 429 when full). Its slot
+        counts it until its first engine request starts and counts itself in flight."""
+        self._admit(priority)
+        self.starting += 1
+        slot = _Slot(self)
+        try:
+            yield slot
+        finally:
+            slot.release()
+
+    def _admit(self, priority: int) -> None:
+        if priority != 0 and not self.priority_scheduling:
+            raise InvalidRequest(
+                f"model '{self.name}' schedules first come, first served: 'priority' needs "
+                "engine.enable_priority_scheduling in its config",
+                param="priority",
+            )
+        if self.in_flight + self.starting >= self.max_in_flight:
+            self.metrics.rejected.labels(self.name, "generate", "queue_full").inc()
+            raise Overloaded(f"model '{self.name}' has too many requests in flight; retry later")
+
+    async def _started(
+        self, stream: AsyncGenerator[T, None], info: RequestInfo
+    ) -> AsyncGenerator[T, None]:
+        """``stream`` once the engine has produced its first output, by the deadline if any."""
+        try:
+            return await started(stream, time_left(info.deadline))
+        except TimeoutError:
+            self.metrics.rejected.labels(self.name, "generate", "deadline").inc()
+            raise deadline_exceeded("engine queue") from None
+
+    async def _run(
+        self,
+        request_id: str,
+        ids: list[int],
+        spec: SamplingSpec,
+        clock: _TokenClock,
+        slot: _Slot,
+    ) -> AsyncGenerator[list[ChoiceDelta], None]:
+        """Engine deltas for one prompt, counted in flight while they run."""
+        self.in_flight += 1
+        slot.release()
+        try:
+            # aclosing: when our consumer stops early, the engine request is aborted now,
+            # not whenever the garbage collector finalizes the generator.
+            async with aclosing(self.engine.generate(request_id, ids, spec)) as steps:
+                async for step in steps:
+                    clock.tick(step.deltas)
+                    yield step.deltas
+        finally:
+            self.in_flight -= 1
+
+    # --- the pipeline -----------------------------------------------------------------------
+
+    async def serve(self, adapter: RequestAdapter[R, C], info: RequestInfo) -> R | AsyncIterator[C]:
+        """The response of ``adapter``'s request, or an iterator of its chunks when streaming."""
+        request = adapter.request
+        with self._admission(request.priority) as slot:
+            prompt_ids = await asyncio.to_thread(adapter.prompt_ids, self.prompts)
+            max_len, cap = self.engine.max_model_len, self.max_output_tokens
+            specs = [adapter.spec(len(ids), max_len, cap) for ids in prompt_ids]
+            adapter.prepare(self.prompts, prompt_ids)
+            info.prompt_tokens = sum(len(ids) for ids in prompt_ids)
+            clock = _TokenClock(info, self.metrics)
+            rid = info.request_id
+            runs = [
+                self._run(rid if len(prompt_ids) == 1 else f"{rid}-{i}", ids, spec, clock, slot)
+                for i, (ids, spec) in enumerate(zip(prompt_ids, specs, strict=True))
+            ]
+            merged = await self._started(merge(runs), info)
+        if request.stream:
+            return self._stream(adapter, merged, info)
+        n = request.n
+        choices = [GatheredChoice() for _ in range(len(prompt_ids) * n)]
+        async with aclosing(merged):
+            async for prompt_index, step in merged:
+                for delta in step:
+                    choices[prompt_index * n + delta.index].add(delta)
+        return adapter.response(choices, usage(info.prompt_tokens, sum(c.tokens for c in choices)))
+
+    async def _stream(
+        self,
+        adapter: RequestAdapter[R, C],
+        merged: AsyncGenerator[tuple[int, list[ChoiceDelta]], None],
+        info: RequestInfo,
+    ) -> AsyncIterator[C]:
+        options = adapter.request.stream_options
+        include_usage = bool(options and options.include_usage)
+        # As vLLM has it: every chunk carries the usage so far (only with include_usage).
+        continuous = include_usage and bool(options and options.continuous_usage_stats)
+
+        def so_far(chunk: C) -> C:
+            if not continuous:
+                return chunk
+            return adapter.with_usage(chunk, usage(info.prompt_tokens, info.completion_tokens))
+
+        for chunk in adapter.opening():
+            yield so_far(chunk)
+        n = adapter.request.n
+        async with aclosing(merged):
+            async for prompt_index, step in merged:
+                for delta in step:
+                    piece = adapter.chunk(prompt_index * n + delta.index, prompt_index, delta)
+                    if piece is not None:
+                        yield so_far(piece)
+        if include_usage:
+            yield adapter.usage_chunk(usage(info.prompt_tokens, info.completion_tokens))

@@ -1,0 +1,48 @@
+"""Engine logprobs as OpenAI's logprobs objects (chat's and the legacy completions')."""
+
+from __future__ import annotations
+
+from server.generation.protocol import (
+    ChoiceLogprobs,
+    CompletionLogprobs,
+    TokenLogprob,
+    TopLogprob,
+)
+from server.generation.types import TokenInfo
+
+
+def _bytes(raw: bytes) -> list[int]:
+    return list(raw)
+
+
+def chat_logprobs(tokens: list[TokenInfo]) -> ChoiceLogprobs:
+    """Chat's ``logprobs.content`` for these tokens."""
+    return ChoiceLogprobs(
+        content=[
+            TokenLogprob(
+                token=t.token,
+                logprob=t.logprob,
+                bytes=_bytes(t.token_bytes),
+                top_logprobs=[
+                    TopLogprob(token=a.token, logprob=a.logprob, bytes=_bytes(a.token_bytes))
+                    for a in t.top
+                ],
+            )
+            for t in tokens
+        ]
+    )
+
+
+def completion_logprobs(tokens: list[TokenInfo], text_offset: int) -> CompletionLogprobs:
+    """The legacy completions ``logprobs`` object; offsets start at ``text_offset``."""
+    offsets: list[int] = []
+    position = text_offset
+    for t in tokens:
+        offsets.append(position)
+        position += len(t.token)
+    return CompletionLogprobs(
+        tokens=[t.token for t in tokens],
+        token_logprobs=[t.logprob for t in tokens],
+        top_logprobs=[{a.token: a.logprob for a in t.top} for t in tokens],
+        text_offset=offsets,
+    )

@@ -1,0 +1,57 @@
+"""Optional API-key authentication (``Authorization: Bearer KEY``), checked in constant time.
+
+Pure ASGI middleware in front of routing: the decision is made on the raw path the server
+will route, so path tricks cannot reach a protected handler without a key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.core.errors import Unauthorized
+from server.http.errors import send_error
+
+
+def _digest(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
+
+
+class ApiKeyMiddleware:
+    """Answers 401 in the OpenAI shape unless the request carries an accepted key."""
+
+    def __init__(self, app: ASGIApp, keys: list[str], open_paths: frozenset[str]) -> None:
+        self.app = app
+        # Digests, compared digest to digest: equal lengths, so the time taken reveals
+        # neither a key's length nor which key matched.
+        self.digests = [_digest(k.encode()) for k in keys]
+        self.open_paths = open_paths
+
+    def _authorized(self, scope: Scope) -> bool:
+        header = b""
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                header = value
+                break
+        scheme, _, token = header.partition(b" ")
+        if scheme.lower() != b"bearer" or not token.strip():
+            return False
+        digest = _digest(token.strip())
+        matched = False
+        for key in self.digests:
+            matched |= hmac.compare_digest(digest, key)
+        return matched
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.open_paths:
+            await self.app(scope, receive, send)
+            return
+        if self._authorized(scope):
+            await self.app(scope, receive, send)
+            return
+        error = Unauthorized(
+            "Missing or invalid API key (send 'Authorization: Bearer KEY')", code="invalid_api_key"
+        )
+        await send_error(send, error, [(b"www-authenticate", b"Bearer")])

@@ -1,0 +1,88 @@
+"""The OpenAPI document as the server really answers: every error in the OpenAI shape.
+
+FastAPI documents a 422 ``HTTPValidationError`` for every route with a body; this server
+answers 400 with the OpenAI error body instead. The document is rewritten once, so that
+clients (and schema-driven fuzzers) see the statuses and shapes that can actually come back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from server.http.probes import PROBE_PATHS
+
+ERROR_SCHEMA = "ErrorResponse"
+_ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+
+_ERROR_BODY: dict[str, Any] = {
+    "title": ERROR_SCHEMA,
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "code": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            },
+        }
+    },
+}
+
+# What any route may answer before its handler runs (limits, auth, drain, deadline header).
+_EVERY_ROUTE = {
+    "400": "Invalid request: a bad field, a header over the limits, a bad deadline header",
+    "401": "Missing or invalid API key (when keys are configured)",
+    "413": "Request body over limits.max_body_bytes",
+    "503": "Shutting down, or a model not loaded yet",
+}
+# What routes that serve a model may answer too.
+_MODEL_ROUTE = {
+    "404": "No model is served under that name",
+    "429": "The model's queue is full; retry after Retry-After seconds",
+    "504": "The X-Request-Deadline-Ms deadline passed before the work started",
+}
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
+
+
+def _document_errors(schema: dict[str, Any]) -> dict[str, Any]:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components[ERROR_SCHEMA] = _ERROR_BODY
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            statuses = dict(_EVERY_ROUTE)
+            if path not in PROBE_PATHS:
+                statuses.update(_MODEL_ROUTE)
+            for status, description in statuses.items():
+                responses.setdefault(status, _error_response(description))
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serve the corrected document at ``/openapi.json`` (built on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = _document_errors(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
