@@ -26,13 +26,13 @@ class EncoderRequest(BaseModel):
     )
 
 
-class Usage(BaseModel):
+class EncoderUsage(BaseModel):
     prompt_tokens: int
     total_tokens: int
 
     @classmethod
-    def of(cls, tokens: int) -> Usage:
-        """Usage of an encoder request: every token is a prompt token."""
+    def of(cls, tokens: int) -> EncoderUsage:
+        """EncoderUsage of an encoder request: every token is a prompt token."""
         return cls(prompt_tokens=tokens, total_tokens=tokens)
 
 
@@ -63,7 +63,7 @@ class EmbeddingResponse(BaseModel):
     object: Literal["list"] = "list"
     data: list[Embedding]
     model: str
-    usage: Usage
+    usage: EncoderUsage
 
 
 # --- classification -----------------------------------------------------------------------
@@ -93,7 +93,7 @@ class ClassifyResponse(BaseModel):
     object: Literal["list"] = "list"
     model: str
     data: list[Classification]
-    usage: Usage
+    usage: EncoderUsage
 
 
 # --- named entities -----------------------------------------------------------------------
@@ -127,7 +127,7 @@ class NerResponse(BaseModel):
     object: Literal["list"] = "list"
     model: str
     data: list[NerResult]
-    usage: Usage
+    usage: EncoderUsage
 
 
 # --- rerank -------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ class RerankResult(BaseModel):
 class RerankResponse(BaseModel):
     model: str
     results: list[RerankResult]
-    usage: Usage
+    usage: EncoderUsage
 
 
 AnyEncoderRequest = EmbeddingRequest | ClassifyRequest | NerRequest | RerankRequest

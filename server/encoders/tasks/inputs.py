@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from server.core.errors import InvalidRequest
-from server.encoders.protocol import Usage
+from server.encoders.protocol import EncoderUsage
 from server.encoders.tokenization import Features
 
 
@@ -27,6 +27,6 @@ def check_count(count: int, param: str) -> None:
         raise InvalidRequest(f"{param} must not be empty", param=param)
 
 
-def token_usage(features: Sequence[Features]) -> Usage:
+def token_usage(features: Sequence[Features]) -> EncoderUsage:
     """The usage of a request whose inputs became ``features`` (every token counts)."""
-    return Usage.of(sum(len(f) for f in features))
+    return EncoderUsage.of(sum(len(f) for f in features))
