@@ -236,3 +236,27 @@ async def test_deadline_met_lets_the_request_run_to_the_end() -> None:
     chunks = [c async for c in await service.complete(request, timely)]  # type: ignore[union-attr]
     assert "".join(c.choices[0].text for c in chunks) == "".join(f" tok{i}" for i in range(12))
     assert engine.aborted == []
+
+
+async def test_continuous_usage_stats_put_the_usage_so_far_on_every_chunk() -> None:
+    service = make_service()
+    options = {"include_usage": True, "continuous_usage_stats": True}
+    request = chat(max_tokens=4, stream=True, stream_options=options)
+    chunks = [c async for c in await service.chat(request, info())]  # type: ignore[union-attr]
+    assert all(c.usage is not None for c in chunks)
+    counts = [c.usage.completion_tokens for c in chunks if c.usage is not None]
+    assert counts == sorted(counts) and counts[-1] == 4 and len(set(counts)) > 1
+    assert {c.usage.prompt_tokens for c in chunks if c.usage is not None} == {4}
+    completion = CompletionRequest(
+        model=MODEL, prompt="a b", max_tokens=2, stream=True, stream_options=options
+    )
+    pieces = [c async for c in await service.complete(completion, info())]  # type: ignore[union-attr]
+    assert all(p.usage is not None for p in pieces)
+    assert pieces[-1].choices == [] and pieces[-1].usage.completion_tokens == 2  # type: ignore[union-attr]
+
+
+async def test_continuous_usage_stats_need_include_usage() -> None:
+    service = make_service()
+    request = chat(max_tokens=2, stream=True, stream_options={"continuous_usage_stats": True})
+    chunks = [c async for c in await service.chat(request, info())]  # type: ignore[union-attr]
+    assert all(c.usage is None for c in chunks)

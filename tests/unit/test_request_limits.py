@@ -150,3 +150,13 @@ def test_encoder_inputs_are_counted_and_measured() -> None:
         with pytest.raises(LimitExceeded) as caught:
             check_encoder(request, limits)
         assert caught.value.param == param and f"limits.{limit}" in caught.value.message
+
+
+def test_prompts_over_max_prompts_are_refused_naming_the_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with fake_client(tmp_path, "limits:\n  max_prompts: 3\n") as c:
+        ok = c.post("/v1/completions", json={"model": MODEL, "prompt": ["a"] * 3, "max_tokens": 1})
+        assert ok.status_code == 200 and len(ok.json()["choices"]) == 3
+        for prompt in (["a"] * 4, [[1, 2]] * 4):
+            r = c.post("/v1/completions", json={"model": MODEL, "prompt": prompt})
+            assert r.status_code == 400 and "limits.max_prompts" in r.text, r.text
+            assert_openai_error(r.json(), "prompt")

@@ -179,3 +179,21 @@ def test_models_lists_encoders_with_their_task(served_models: dict[str, str]) ->
         "reranker": "rerank",
     }
     assert expected.items() <= served_models.items()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body"),
+    [
+        ("/v1/embeddings", {"model": "minilm", "input": "x", "normalize": False}),
+        ("/v1/classify", {"model": "sentiment", "input": "x", "normalize": False}),
+        ("/v1/ner", {"model": "ner", "input": "x", "normalize": False}),
+        ("/v1/rerank", {"model": "reranker", "query": "q", "documents": ["d"], "normalize": 1}),
+    ],
+)
+def test_unknown_fields_are_refused_by_name(
+    http: httpx.Client, endpoint: str, body: dict[str, Any]
+) -> None:
+    response = http.post(endpoint, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == "normalize" and error["type"] == "invalid_request_error"
