@@ -4,9 +4,11 @@ the client leaves), answer JSON or an SSE stream."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
 
 from server.core.context import RequestInfo
 from server.core.registry import ModelRegistry
@@ -40,8 +42,17 @@ def _model(registry: ModelRegistry, name: str, info: RequestInfo, endpoint: str)
     return model
 
 
-def _json(body: ChatCompletion | Completion) -> Response:
-    return Response(body.model_dump_json(), media_type="application/json")
+async def _answer(
+    request: Request, work: Awaitable[ChatCompletion | Completion | AsyncIterator[BaseModel]]
+) -> Response:
+    """Run the service (cancelled if the client leaves): a JSON body or an SSE stream."""
+    try:
+        result = await cancel_on_disconnect(request, work)
+    except ClientDisconnected:
+        return client_closed()
+    if isinstance(result, ChatCompletion | Completion):
+        return Response(result.model_dump_json(), media_type="application/json")
+    return sse_response(result)
 
 
 @router.post(CHAT_PATH, response_model=ChatCompletion, responses=STREAM_RESPONSE)
@@ -55,11 +66,7 @@ async def chat_completions(
     """OpenAI chat completions, streamed as SSE when ``stream`` is true."""
     model = _model(registry, body.model, info, CHAT_PATH)
     check_chat(body, limits)
-    try:
-        result = await cancel_on_disconnect(request, model.service.chat(body, info))
-    except ClientDisconnected:
-        return client_closed()
-    return _json(result) if isinstance(result, ChatCompletion) else sse_response(result)
+    return await _answer(request, model.service.chat(body, info))
 
 
 @router.post(COMPLETIONS_PATH, response_model=Completion, responses=STREAM_RESPONSE)
@@ -73,11 +80,7 @@ async def completions(
     """OpenAI (legacy) completions, streamed as SSE when ``stream`` is true."""
     model = _model(registry, body.model, info, COMPLETIONS_PATH)
     check_completion(body, limits)
-    try:
-        result = await cancel_on_disconnect(request, model.service.complete(body, info))
-    except ClientDisconnected:
-        return client_closed()
-    return _json(result) if isinstance(result, Completion) else sse_response(result)
+    return await _answer(request, model.service.complete(body, info))
 
 
 @router.post("/tokenize", response_model=TokenizeResponse, tags=["tokenizer"])
