@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 
+from server import playground
 from server.api.auth import ALWAYS_OPEN, ApiKeyMiddleware
 from server.api.drain import Drain, DrainMiddleware
 from server.api.errors import install_error_handlers
@@ -124,6 +125,7 @@ def create_app(
     keys = settings.accepted_api_keys()
     if keys:
         open_paths = ALWAYS_OPEN if settings.metrics_require_auth else ALWAYS_OPEN | {"/metrics"}
+        open_paths |= playground.open_paths(settings)
         app.add_middleware(ApiKeyMiddleware, keys=keys, open_paths=open_paths)
     # Each middleware added runs before the ones added earlier: request id and access log
     # first (every answer carries an id and is logged), then the raw-request limits, then the
@@ -131,8 +133,10 @@ def create_app(
     app.add_middleware(DrainMiddleware, drain=app.state.drain)
     app.add_middleware(RequestGuardMiddleware, limits=settings.limits)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    playground.install_cors(app, settings)  # outermost: answers preflights before the key check
     for router in _routers():
         app.include_router(router)
+    playground.install_playground(app)
     install_openapi(app)
     return app
 
