@@ -15,7 +15,9 @@ from starlette.middleware.cors import CORSMiddleware
 from server.settings import Settings
 
 ALLOWED_METHODS = ["GET", "POST", "OPTIONS"]
-ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Request-Id", "X-Request-Deadline-Ms"]
+# Any request header: SDKs add their own (the OpenAI SDK sends several X-Stainless-* headers),
+# and no cookie is ever honoured, so allowing them all gives a page nothing it could misuse.
+ALLOWED_HEADERS = ["*"]
 EXPOSED_HEADERS = ["X-Request-Id", "Retry-After"]
 PREFLIGHT_MAX_AGE_S = 600
 
