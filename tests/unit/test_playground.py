@@ -61,6 +61,10 @@ def test_preflight_passes_the_key_check_only_for_allowed_origins(tmp_path: Path)
         assert "authorization" in allowed and "x-stainless-os" in allowed
         no = client.options("/v1/embeddings", headers={**preflight, "Origin": "http://else.test"})
         assert "access-control-allow-origin" not in no.headers
+        # The request itself still needs the key; its 401 is readable by the allowed page.
+        refused = client.post("/v1/models", headers={"Origin": "http://app.test"})
+        assert refused.status_code == 401
+        assert refused.headers["access-control-allow-origin"] == "http://app.test"
 
 
 def test_no_cors_headers_by_default(tmp_path: Path) -> None:
