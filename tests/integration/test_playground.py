@@ -9,11 +9,13 @@ screenshots (chat and NER views) into DIR.
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import json
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,9 +45,6 @@ CHROMIUM_ARGS = [
 ]
 CHAT_MODEL = "smollm2-135m-instruct"
 EMBED_MODEL, CLASSIFY_MODEL, NER_MODEL = "all-minilm-l6-v2", "minilm-sentiment", "minilm-ner"
-# Origins of a browser app elsewhere: never connected to (the page is served by page.route).
-ALLOWED_ORIGIN = "http://localhost:18431"
-OTHER_ORIGIN = "http://localhost:18432"
 API_KEY = "sk-playground-test-key"
 RUNNING = "inference_running_requests"
 # Emoji and accents before the entities: the API's offsets count code points, JavaScript's
@@ -55,15 +54,52 @@ NER_TEXT = (
 )
 
 
+class _AppPage(http.server.BaseHTTPRequestHandler):
+    """A blank page: the browser app on another origin."""
+
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>app</title>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def origins() -> Iterator[tuple[str, str]]:
+    """Two real local origins for browser apps: (allowed by the servers, not allowed).
+
+    Real servers, not page.route: Chromium lets a page reach a loopback address only from a
+    page that was itself loaded from one (local network access).
+    """
+    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AppPage) for _ in range(2)]
+    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
+    for thread in threads:
+        thread.start()
+    try:
+        allowed, other = (f"http://localhost:{s.server_address[1]}" for s in servers)
+        yield allowed, other
+    finally:
+        for s in servers:
+            s.shutdown()
+            s.server_close()
+
+
 def _encoder(name: str, task: str, **extra: Any) -> dict[str, Any]:
     return {"name": name, "task": task, "source": f"bundled:{name}", "workers": 1, **extra}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, origins: tuple[str, str]
+) -> Iterator[ServerProcess]:
     config = {
         "playground": True,
-        "cors_allow_origins": [ALLOWED_ORIGIN],
+        "cors_allow_origins": [origins[0]],
         "models": [
             {
                 "name": CHAT_MODEL,
@@ -88,11 +124,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture(scope="module")
-def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def auth_server(
+    tmp_path_factory: pytest.TempPathFactory, origins: tuple[str, str]
+) -> Iterator[ServerProcess]:
     config = {
         "playground": True,
         "api_keys": [API_KEY],
-        "cors_allow_origins": [ALLOWED_ORIGIN],
+        "cors_allow_origins": [origins[0]],
         "models": [_encoder(EMBED_MODEL, "embed")],
     }
     proc = start_server(config, tmp_path_factory.mktemp("playground-auth"))
@@ -150,7 +188,8 @@ def screenshot(page: Page, name: str) -> None:
     folder = os.environ.get("PLAYGROUND_SCREENSHOTS")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / name))
+        clip = {"x": 0, "y": 0, "width": 1280, "height": 520}  # the views, without the blank
+        page.screenshot(path=str(Path(folder) / name), clip=clip)
 
 
 def wait_until(predicate: Any, timeout: float, message: str) -> None:
@@ -182,18 +221,21 @@ def _preflight(server: ServerProcess, origin: str) -> httpx.Response:
     )
 
 
-def test_cors_preflight_allows_only_the_configured_origin(server: ServerProcess) -> None:
-    allowed = _preflight(server, ALLOWED_ORIGIN)
+def test_cors_preflight_allows_only_the_configured_origin(
+    server: ServerProcess, origins: tuple[str, str]
+) -> None:
+    allowed_origin, other_origin = origins
+    allowed = _preflight(server, allowed_origin)
     assert allowed.status_code == 200
-    assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert allowed.headers["access-control-allow-origin"] == allowed_origin
     assert "POST" in allowed.headers["access-control-allow-methods"]
     allowed_headers = allowed.headers["access-control-allow-headers"].lower()
     assert "authorization" in allowed_headers and "content-type" in allowed_headers
-    other = _preflight(server, OTHER_ORIGIN)
+    other = _preflight(server, other_origin)
     assert "access-control-allow-origin" not in other.headers
-    simple = server.http.get("/v1/models", headers={"Origin": ALLOWED_ORIGIN})
-    assert simple.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
-    simple = server.http.get("/v1/models", headers={"Origin": OTHER_ORIGIN})
+    simple = server.http.get("/v1/models", headers={"Origin": allowed_origin})
+    assert simple.headers["access-control-allow-origin"] == allowed_origin
+    simple = server.http.get("/v1/models", headers={"Origin": other_origin})
     assert "access-control-allow-origin" not in simple.headers
 
 
@@ -353,8 +395,13 @@ def test_ner_highlights_sit_on_the_api_offsets(page: Page, server: ServerProcess
         assert f"[{entity['start']}, {entity['end']})" in mark["title"]
         assert f"{entity['score']:.3f}" in mark["title"]
     assert page.inner_text("#ner-result .ner-text") == NER_TEXT  # nothing lost or doubled
-    page.hover("#ner-result mark.entity >> nth=0")
-    screenshot(page, "ner.png")
+    if os.environ.get("PLAYGROUND_SCREENSHOTS"):
+        # The README's picture: the page's own sample text (no emoji font on these machines).
+        page.reload()
+        page.wait_for_selector("body[data-ready=true]")
+        page.click("#ner-form button[type=submit]")
+        page.wait_for_selector("#ner-result mark.entity")
+        screenshot(page, "ner.png")
 
 
 def test_heatmap_is_the_cosine_matrix(page: Page, server: ServerProcess) -> None:
@@ -412,8 +459,9 @@ def test_classify_bars_sum_to_100_percent(page: Page, server: ServerProcess) -> 
 
 
 def test_browser_app_on_an_allowed_origin_can_call_the_api(
-    page: Page, server: ServerProcess
+    page: Page, server: ServerProcess, origins: tuple[str, str]
 ) -> None:
+    allowed_origin, other_origin = origins
     fetch = f"""async () => {{
         try {{
             const r = await fetch("{server.base_url}/v1/embeddings", {{
@@ -424,11 +472,9 @@ def test_browser_app_on_an_allowed_origin_can_call_the_api(
             return (await r.json()).data[0].embedding.length;
         }} catch (e) {{ return String(e); }}
     }}"""
-    page.route(f"{ALLOWED_ORIGIN}/", lambda r: r.fulfill(content_type="text/html", body="app"))
-    page.route(f"{OTHER_ORIGIN}/", lambda r: r.fulfill(content_type="text/html", body="app"))
-    page.goto(f"{ALLOWED_ORIGIN}/")
+    page.goto(f"{allowed_origin}/")
     assert page.evaluate(fetch) == 384
-    page.goto(f"{OTHER_ORIGIN}/")
+    page.goto(f"{other_origin}/")
     assert "Failed to fetch" in page.evaluate(fetch)  # the browser refuses the answer
 
 
@@ -459,16 +505,19 @@ def test_page_asks_for_the_key_and_keeps_it_out_of_urls_and_local_storage(
     assert api_calls[-1] == (f"{auth_server.base_url}/v1/embeddings", f"Bearer {API_KEY}")
 
 
-def test_cors_preflight_needs_no_key_and_errors_are_readable(auth_server: ServerProcess) -> None:
-    allowed = _preflight(auth_server, ALLOWED_ORIGIN)
+def test_cors_preflight_needs_no_key_and_errors_are_readable(
+    auth_server: ServerProcess, origins: tuple[str, str]
+) -> None:
+    allowed_origin = origins[0]
+    allowed = _preflight(auth_server, allowed_origin)
     assert allowed.status_code == 200, allowed.text
-    assert allowed.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert allowed.headers["access-control-allow-origin"] == allowed_origin
     # The real request without a key is refused, in a way the browser app can read.
     refused = auth_server.http.post(
         "/v1/embeddings",
         json={"model": EMBED_MODEL, "input": "x"},
-        headers={"Origin": ALLOWED_ORIGIN},
+        headers={"Origin": allowed_origin},
     )
     assert refused.status_code == 401
-    assert refused.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
+    assert refused.headers["access-control-allow-origin"] == allowed_origin
     assert "API key" in refused.json()["error"]["message"]
