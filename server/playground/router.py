@@ -7,6 +7,7 @@ middleware. The API calls the page makes carry the key the user types.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
 from server.settings import Settings
+
+log = logging.getLogger("server.playground")
 
 STATIC_DIR = Path(__file__).parent / "static"
 ASSETS_PREFIX = "/playground"
@@ -68,3 +71,4 @@ def install_playground(app: FastAPI) -> None:
         return FileResponse(INDEX, media_type="text/html", headers=_CACHE_HEADERS)
 
     app.mount(ASSETS_PREFIX, _NoCacheStaticFiles(directory=STATIC_DIR), name="playground")
+    log.info("playground on: GET / serves the web page (%d static files)", len(static_files()))

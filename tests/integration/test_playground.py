@@ -9,13 +9,10 @@ screenshots (chat and NER views) into DIR.
 
 from __future__ import annotations
 
-import http.server
-import importlib.util
 import json
 import math
 import os
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +22,7 @@ import httpx
 import pytest
 
 from tests.support.app import fake_client
+from tests.support.browser import chromium, local_origins
 from tests.support.server import ServerProcess, start_server
 
 if TYPE_CHECKING:
@@ -32,17 +30,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CHAT_MODEL = "smollm2-135m-instruct"
 EMBED_MODEL, CLASSIFY_MODEL, NER_MODEL = "all-minilm-l6-v2", "minilm-sentiment", "minilm-ner"
 API_KEY = "sk-playground-test-key"
@@ -54,39 +41,11 @@ NER_TEXT = (
 )
 
 
-class _AppPage(http.server.BaseHTTPRequestHandler):
-    """A blank page: the browser app on another origin."""
-
-    def do_GET(self) -> None:
-        body = b"<!doctype html><title>app</title>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def origins() -> Iterator[tuple[str, str]]:
-    """Two real local origins for browser apps: (allowed by the servers, not allowed).
-
-    Real servers, not page.route: Chromium lets a page reach a loopback address only from a
-    page that was itself loaded from one (local network access).
-    """
-    servers = [http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AppPage) for _ in range(2)]
-    threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in servers]
-    for thread in threads:
-        thread.start()
-    try:
-        allowed, other = (f"http://localhost:{s.server_address[1]}" for s in servers)
+    """Two origins of browser apps elsewhere: (allowed by the servers, not allowed)."""
+    with local_origins(2) as (allowed, other):
         yield allowed, other
-    finally:
-        for s in servers:
-            s.shutdown()
-            s.server_close()
 
 
 def _encoder(name: str, task: str, **extra: Any) -> dict[str, Any]:
@@ -140,29 +99,10 @@ def auth_server(
         proc.stop()
 
 
-def _browser_missing() -> str | None:
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is missing (apt-get install chromium chromium-driver)"
-    if importlib.util.find_spec("playwright") is None:
-        return "Playwright is not installed (pip install -e '.[dev]')"
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    missing = _browser_missing()
-    if missing is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"the playground's browser tests must run under CI=true: {missing}")
-        pytest.skip(f"browser tests skipped: {missing}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
