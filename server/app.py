@@ -136,7 +136,7 @@ def create_app(
     playground.install_cors(app, settings)  # outermost: answers preflights before the key check
     for router in _routers():
         app.include_router(router)
-    playground.install_playground(app)
+    playground.install_playground(app, settings)
     install_openapi(app)
     return app
 

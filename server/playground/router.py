@@ -56,13 +56,13 @@ class _NoCacheStaticFiles(StaticFiles):
         return response
 
 
-def install_playground(app: FastAPI) -> None:
-    """Serve the playground on ``app`` when ``app.state.settings.playground`` is true.
+def install_playground(app: FastAPI, settings: Settings) -> None:
+    """Serve the playground on ``app`` when ``settings.playground`` is true.
 
     Adds ``GET /`` (the page) and mounts ``static/`` at ``/playground``; neither appears in the
-    OpenAPI schema. With the playground off nothing is added and ``/`` stays 404.
+    OpenAPI schema. With the playground off nothing is added and ``/`` stays 404. The API-key
+    middleware must also be given :func:`open_paths` for the page to load without a key.
     """
-    settings: Settings = app.state.settings
     if not settings.playground:
         return
 
