@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from server import playground
 from server.core.lifecycle import Lifecycle
 from server.core.metrics import Metrics
 from server.core.registry import ModelRegistry, ServedModel
@@ -25,6 +26,7 @@ from server.encoders.router import router as encoders_router
 from server.generation.router import router as generation_router
 from server.http import models, probes
 from server.http.auth import ApiKeyMiddleware
+from server.http.cors import install_cors
 from server.http.deps import attach_state
 from server.http.drain import DrainMiddleware
 from server.http.errors import install_error_handlers
@@ -92,6 +94,7 @@ def create_app(
         open_paths = probes.PROBE_PATHS
         if settings.metrics_require_auth:
             open_paths = open_paths - {probes.METRICS_PATH}
+        open_paths |= playground.open_paths(settings)
         app.add_middleware(ApiKeyMiddleware, keys=keys, open_paths=open_paths)
     # Each middleware added runs before the ones added earlier: request id and access log
     # first (every answer carries an id and is logged), then the raw-request limits, then the
@@ -99,7 +102,9 @@ def create_app(
     app.add_middleware(DrainMiddleware, drain=state.lifecycle.drain)
     app.add_middleware(RequestGuardMiddleware, limits=settings.limits)
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
+    install_cors(app, settings)  # outermost: answers preflights before the key check
     for router in (probes.router, models.router, generation_router, encoders_router):
         app.include_router(router)
+    playground.install_playground(app, settings)
     install_openapi(app)
     return app

@@ -193,6 +193,16 @@ class Settings(BaseSettings):
     metrics_require_auth: bool = Field(
         False, description="Require an API key for /metrics too (/health and /ready never)."
     )
+    playground: bool = Field(
+        False,
+        description="Serve the web playground at / (its static files need no API key; the API "
+        "calls it makes send the key the user enters).",
+    )
+    cors_allow_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to call the API (CORS), e.g. "
+        "'https://app.example.com' or '*' (JSON list in env/CLI); empty: no CORS headers.",
+    )
     limits: RequestLimits = Field(
         default_factory=RequestLimits,  # type: ignore[arg-type]
         description="Per-request limits (body, headers, inputs, n, tokens...).",

@@ -489,6 +489,36 @@ def test_chart_values_schema_rejects_a_typo() -> None:
         _render({"replicaCont": 2})
 
 
+def _rendered_server_config(values: dict[str, Any]) -> dict[str, Any]:
+    configmap = _server_configmap(_render(values))
+    return dict(yaml.safe_load(configmap["data"]["config.yaml"]))
+
+
+def _config_checksum(values: dict[str, Any]) -> str:
+    deployment = _by_kind(_render(values), "Deployment")
+    return str(deployment["spec"]["template"]["metadata"]["annotations"]["checksum/config"])
+
+
+def test_chart_keeps_the_playground_off_and_cors_empty_unless_asked() -> None:
+    defaults = _rendered_server_config({})
+    assert defaults["playground"] is False and defaults["cors_allow_origins"] == []
+    values = {"playground": {"enabled": True}, "corsAllowOrigins": ["https://app.example.com"]}
+    config = _rendered_server_config(values)
+    assert config["playground"] is True
+    assert config["cors_allow_origins"] == ["https://app.example.com"]
+    assert config["models"] == defaults["models"]
+    assert _config_checksum(values) != _config_checksum({}), "turning it on must roll the pods"
+
+
+def test_chart_refuses_playground_settings_inside_config_and_bad_origins() -> None:
+    import helm_python as helm
+
+    with pytest.raises(helm.HelmError, match=r"config\.playground is set by the chart"):
+        _render({"config": {"playground": True}})
+    with pytest.raises(helm.HelmError, match="corsAllowOrigins"):
+        _render({"corsAllowOrigins": ["app.example.com/path"]})
+
+
 VALUES_SETS = _values_sets()
 
 

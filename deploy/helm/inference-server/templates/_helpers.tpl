@@ -56,6 +56,20 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* The server's YAML configuration: values.config with the chart's playground and CORS
+     settings added (set those through playground.enabled and corsAllowOrigins only). */}}
+{{- define "inference-server.serverConfig" -}}
+{{- range list "playground" "cors_allow_origins" }}
+{{- if hasKey $.Values.config . }}
+{{- fail (printf "config.%s is set by the chart: use playground.enabled and corsAllowOrigins" .) }}
+{{- end }}
+{{- end }}
+{{- $config := deepCopy .Values.config }}
+{{- $_ := set $config "playground" .Values.playground.enabled }}
+{{- $_ := set $config "cors_allow_origins" .Values.corsAllowOrigins }}
+{{- toYaml $config }}
+{{- end }}
+
 {{/* Where the server reads its files inside the container. */}}
 {{- define "inference-server.configDir" -}}/etc/inference{{- end }}
 {{- define "inference-server.apiKeysDir" -}}/run/secrets/inference{{- end }}
