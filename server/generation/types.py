@@ -27,6 +27,8 @@ class SamplingSpec:
     frequency_penalty: float = 0.0
     repetition_penalty: float = 1.0
     logprobs: int | None = None
+    prompt_logprobs: int | None = None  # alternatives per prompt token (echo with logprobs)
+    logit_bias: tuple[tuple[int, float], ...] = ()  # (token id, bias in [-100, 100])
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
     ignore_eos: bool = False
@@ -63,9 +65,14 @@ class ChoiceDelta:
 
 @dataclass
 class GenerationStep:
-    """One update from the engine for a request."""
+    """One update from the engine for a request.
+
+    ``prompt_logprobs`` comes once, with the first step, when the spec asked for it: one entry
+    per prompt token, None for the first (nothing precedes it).
+    """
 
     deltas: list[ChoiceDelta] = field(default_factory=list)
+    prompt_logprobs: list[TokenInfo | None] | None = None
 
 
 class GenerationEngine(Protocol):

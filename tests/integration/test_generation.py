@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,39 +13,28 @@ import openai
 import pytest
 from transformers import AutoTokenizer
 
-from tests.support.server import MODELS_DIR, ServerProcess, served
+from tests.integration.conftest import CHAT_MODEL
+from tests.support.server import MODELS_DIR, ServerProcess
 
 pytestmark = pytest.mark.integration
 
-MODEL = "smollm2-135m-instruct"
+MODEL = CHAT_MODEL
 PARIS = [{"role": "user", "content": "What is the capital of France?"}]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    config = {
-        "log_format": "json",
-        "models": [
-            {
-                "name": MODEL,
-                "task": "generate",
-                "source": f"bundled:{MODEL}",
-                "engine": {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True},
-            }
-        ],
-    }
-    with served(tmp_path_factory, "gen", config) as proc:
-        yield proc
+def server(chat_server: ServerProcess) -> ServerProcess:
+    return chat_server
 
 
 @pytest.fixture(scope="module")
-def client(server: ServerProcess) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="unused", max_retries=0)
+def client(chat_client: openai.OpenAI) -> openai.OpenAI:
+    return chat_client
 
 
 @pytest.fixture(scope="module")
-def tokenizer():  # type: ignore[no-untyped-def]
-    return AutoTokenizer.from_pretrained(MODELS_DIR / MODEL)
+def tokenizer(chat_tokenizer):  # type: ignore[no-untyped-def]
+    return chat_tokenizer
 
 
 def test_default_model_answers_paris(client: openai.OpenAI) -> None:

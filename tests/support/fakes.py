@@ -121,8 +121,14 @@ class FakeEngine:
                         )
                     )
                 produced += count
+                prompt_logprobs = None
+                if step == 0 and spec.prompt_logprobs is not None:
+                    prompt_logprobs = [None] + [
+                        TokenInfo(f" p{i}", -1.0, f" p{i}".encode(), (TopToken(" x", -0.1, b" x"),))
+                        for i in range(1, len(prompt_token_ids))
+                    ]
                 step += 1
-                yield GenerationStep(deltas)
+                yield GenerationStep(deltas, prompt_logprobs)
         except (asyncio.CancelledError, GeneratorExit):
             self.aborted.append(request_id)
             raise

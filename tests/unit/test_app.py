@@ -50,7 +50,7 @@ def test_chat_request_id_becomes_engine_and_response_id(client: TestClient) -> N
             {
                 "model": MODEL,
                 "messages": [{"role": "user", "content": "x"}],
-                "logit_bias": {"1": 2},
+                "logit_bias": {"1": 200},
             },
             400,
             "logit_bias",

@@ -260,3 +260,43 @@ async def test_continuous_usage_stats_need_include_usage() -> None:
     request = chat(max_tokens=2, stream=True, stream_options={"continuous_usage_stats": True})
     chunks = [c async for c in await service.chat(request, info())]  # type: ignore[union-attr]
     assert all(c.usage is None for c in chunks)
+
+
+async def test_echo_with_logprobs_scores_the_prompt_first() -> None:
+    engine = FakeEngine()
+    request = CompletionRequest(model=MODEL, prompt="a b", max_tokens=3, echo=True, logprobs=1)
+    result = await make_service(engine).complete(request, info())
+    assert isinstance(result, Completion)
+    assert engine.requests[0][2].prompt_logprobs == 1
+    choice = result.choices[0]
+    lp = choice.logprobs
+    assert lp is not None
+    # Three prompt tokens (BOS, a, b), then three generated ones.
+    assert len(lp.tokens) == len(lp.token_logprobs) == len(lp.top_logprobs) == 6
+    assert lp.token_logprobs[0] is None and lp.top_logprobs[0] is None
+    assert lp.token_logprobs[1:3] == [-1.0, -1.0] and lp.top_logprobs[1] == {" x": -0.1}
+    assert lp.tokens[3:] == [" tok0", " tok1", " tok2"]
+    assert choice.text == "".join(lp.tokens)
+    assert lp.text_offset == [len("".join(lp.tokens[:i])) for i in range(6)]
+    stream = CompletionRequest(
+        model=MODEL, prompt="a b", max_tokens=3, echo=True, logprobs=1, stream=True
+    )
+    chunks = [c async for c in await make_service().complete(stream, info())]  # type: ignore[union-attr]
+    assert "".join(c.choices[0].text for c in chunks) == choice.text
+    streamed = [t for c in chunks if c.choices[0].logprobs for t in c.choices[0].logprobs.tokens]
+    offsets = [
+        o for c in chunks if c.choices[0].logprobs for o in c.choices[0].logprobs.text_offset
+    ]
+    assert streamed == lp.tokens and offsets == lp.text_offset
+
+
+async def test_logit_bias_reaches_the_engine_and_bad_ones_are_refused() -> None:
+    engine = FakeEngine()
+    service = make_service(engine)
+    await service.chat(chat(max_tokens=1, logit_bias={"3": -100, "5": 2.5}), info())
+    assert engine.requests[-1][2].logit_bias == ((3, -100.0), (5, 2.5))
+    for bias in ({"x": 1}, {"3": 101}, {"-1": 1}, {"100000": 1}):
+        with pytest.raises(InvalidRequest) as refused:
+            await service.chat(chat(max_tokens=1, logit_bias=bias), info())
+        assert refused.value.param == "logit_bias"
+    assert len(engine.requests) == 1

@@ -29,6 +29,8 @@ def sampling_params(spec: SamplingSpec) -> SamplingParams:
         frequency_penalty=spec.frequency_penalty,
         repetition_penalty=spec.repetition_penalty,
         logprobs=spec.logprobs,
+        prompt_logprobs=spec.prompt_logprobs,
+        logit_bias=dict(spec.logit_bias) or None,
         ignore_eos=spec.ignore_eos,
         structured_outputs=structured,
         output_kind=RequestOutputKind.DELTA,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator
+import time
+from collections.abc import AsyncGenerator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from server.core.errors import InvalidRequest, Unavailable
@@ -21,6 +22,14 @@ if TYPE_CHECKING:
     from vllm.v1.engine.async_llm import AsyncLLM
 
 log = logging.getLogger("server.generation")
+
+
+# A few token ids every vocabulary has, and the kinds of request whose first run is slow.
+WARM_UP_PROMPT = [1, 2, 3, 4]
+WARM_UP_SPECS = (
+    SamplingSpec(max_tokens=2, logprobs=1, prompt_logprobs=1),
+    SamplingSpec(max_tokens=2, json_object=True),
+)
 
 
 class EngineDead(Unavailable):
@@ -90,7 +99,18 @@ class VllmEngine:
         )
         self.max_model_len = int(self._llm.model_config.max_model_len)
         self.max_num_seqs = int(self._llm.vllm_config.scheduler_config.max_num_seqs)
+        started = time.monotonic()
+        await self._warm_up()
+        log.info("%s: warmed up in %.1f s", self.config.name, time.monotonic() - started)
         log.info("%s: vLLM engine ready (max_model_len=%d)", self.config.name, self.max_model_len)
+
+    async def _warm_up(self) -> None:
+        """Run each kind of request once before the model is ready: the first one with
+        logprobs pays for a one-time set-up in the engine (3.6 s here, against 0.15 s for the
+        next), the first with a grammar for the structured-output backend (0.37 s, then 0.17)."""
+        for i, spec in enumerate(WARM_UP_SPECS):
+            async for _ in self.generate(f"warm-up-{i}", WARM_UP_PROMPT, spec):
+                pass
 
     def _on_stats(self, running: int, waiting: int) -> None:
         self._running, self._waiting = running, waiting
@@ -137,7 +157,15 @@ class VllmEngine:
             async for output in self.llm.generate(
                 prompt, params, request_id, priority=spec.priority
             ):
-                yield GenerationStep(deltas=[_delta(c, spec.logprobs or 0) for c in output.outputs])
+                step = GenerationStep(
+                    deltas=[_delta(c, spec.logprobs or 0) for c in output.outputs]
+                )
+                # Once, with the first output (later ones carry an empty list).
+                if spec.prompt_logprobs is not None and output.prompt_logprobs:
+                    step.prompt_logprobs = _prompt_infos(
+                        prompt_token_ids, output.prompt_logprobs, spec.prompt_logprobs
+                    )
+                yield step
         except EngineDeadError as exc:
             self._dead = True
             raise EngineDead(f"the engine of model '{self.config.name}' died") from exc
@@ -163,6 +191,14 @@ def _delta(completion: Any, top_k: int) -> ChoiceDelta:
         logprobs=logprobs,
         finish_reason=_finish_reason(completion.finish_reason),
     )
+
+
+def _prompt_infos(ids: list[int], logprobs: Sequence[Any], top_k: int) -> list[TokenInfo | None]:
+    """Each prompt token with its logprob given the tokens before it (None for the first)."""
+    return [
+        None if step is None else _token_info(token_id, step, top_k)
+        for token_id, step in zip(ids, logprobs, strict=False)
+    ]
 
 
 def _token_info(token_id: int, step: dict[int, Any], top_k: int) -> TokenInfo:

@@ -72,6 +72,10 @@ class RequestAdapter(Protocol[Response, Chunk]):
         """Anything the response needs from the prompts (e.g. echoed text), before it runs."""
         ...
 
+    def on_prompt_logprobs(self, prompt_index: int, tokens: list[TokenInfo | None]) -> None:
+        """The logprobs of one prompt's tokens, when its spec asked for them (first step)."""
+        ...
+
     def response(self, choices: list[GatheredChoice], usage: Usage) -> Response:
         """The whole response of a non-streaming request."""
         ...

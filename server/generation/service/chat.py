@@ -16,7 +16,7 @@ from server.generation.service.adapter import GatheredChoice, streams
 from server.generation.service.params import chat_spec
 from server.generation.service.prompts import PromptBuilder
 from server.generation.service.responses import chat_logprobs
-from server.generation.types import ChoiceDelta, SamplingSpec
+from server.generation.types import ChoiceDelta, SamplingSpec, TokenInfo
 
 
 class ChatAdapter:
@@ -45,6 +45,9 @@ class ChatAdapter:
 
     def prepare(self, prompts: PromptBuilder, prompt_ids: list[list[int]]) -> None:
         pass
+
+    def on_prompt_logprobs(self, prompt_index: int, tokens: list[TokenInfo | None]) -> None:
+        pass  # chat never asks for the prompt's logprobs
 
     def response(self, choices: list[GatheredChoice], usage: Usage) -> ChatCompletion:
         return ChatCompletion(

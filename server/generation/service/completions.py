@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from server.core.errors import InvalidRequest
-from server.generation.protocol import Completion, CompletionChoice, CompletionRequest, Usage
+from server.generation.protocol import (
+    Completion,
+    CompletionChoice,
+    CompletionLogprobs,
+    CompletionRequest,
+    Usage,
+)
 from server.generation.service.adapter import GatheredChoice, streams
 from server.generation.service.params import completion_spec
 from server.generation.service.prompts import PromptBuilder
-from server.generation.service.responses import completion_logprobs
-from server.generation.types import ChoiceDelta, SamplingSpec
+from server.generation.service.responses import completion_logprobs, joined, prompt_logprobs
+from server.generation.types import ChoiceDelta, SamplingSpec, TokenInfo
 
 
 class CompletionAdapter:
     """One completion request: each prompt its own engine request with ``n`` choices; with
-    ``echo`` each choice starts with its prompt's text."""
+    ``echo`` each choice starts with its prompt's text (and, with ``logprobs``, its logprobs
+    start with the prompt tokens')."""
 
     def __init__(self, request: CompletionRequest, model: str, request_id: str, created: int):
         self.request = request
@@ -23,6 +30,8 @@ class CompletionAdapter:
         self._echoes: list[str] = []
         self._offsets: list[int] = []
         self._pending_echo: list[bool] = []
+        self._first_tokens: list[str] = []
+        self._prompt_logprobs: dict[int, CompletionLogprobs] = {}
 
     def prompt_ids(self, prompts: PromptBuilder) -> list[list[int]]:
         prompt = self.request.prompt
@@ -46,10 +55,29 @@ class CompletionAdapter:
     def prepare(self, prompts: PromptBuilder, prompt_ids: list[list[int]]) -> None:
         echo = self.request.echo
         self._echoes = [prompts.decode(ids) if echo else "" for ids in prompt_ids]
+        self._first_tokens = [prompts.decode(ids[:1]) for ids in prompt_ids]
         n = self.request.n
         per_choice = [self._echoes[i // n] for i in range(len(prompt_ids) * n)]
         self._offsets = [len(e) for e in per_choice]
         self._pending_echo = [bool(e) for e in per_choice]
+
+    def on_prompt_logprobs(self, prompt_index: int, tokens: list[TokenInfo | None]) -> None:
+        """The prompt's own logprobs (echo with logprobs); the echoed text becomes the text of
+        these tokens, so that ``text_offset`` indexes it exactly."""
+        scored = prompt_logprobs(self._first_tokens[prompt_index], tokens)
+        self._prompt_logprobs[prompt_index] = scored
+        echo = "".join(scored.tokens)
+        self._echoes[prompt_index] = echo
+        n = self.request.n
+        for index in range(prompt_index * n, (prompt_index + 1) * n):
+            self._offsets[index] = len(echo)
+
+    def _logprobs(
+        self, prompt_index: int, tokens: list[TokenInfo], offset: int, first: bool
+    ) -> CompletionLogprobs:
+        generated = completion_logprobs(tokens, offset)
+        scored = self._prompt_logprobs.get(prompt_index)
+        return joined(scored, generated) if first and scored is not None else generated
 
     def response(self, choices: list[GatheredChoice], usage: Usage) -> Completion:
         n = self.request.n
@@ -63,7 +91,7 @@ class CompletionAdapter:
                     index=i,
                     text=self._echoes[i // n] + "".join(c.text),
                     logprobs=(
-                        completion_logprobs(c.logprobs, len(self._echoes[i // n]))
+                        self._logprobs(i // n, c.logprobs, len(self._echoes[i // n]), True)
                         if with_logprobs
                         else None
                     ),
@@ -79,14 +107,16 @@ class CompletionAdapter:
 
     def chunk(self, index: int, prompt_index: int, delta: ChoiceDelta) -> Completion | None:
         text = delta.text
-        if self._pending_echo[index]:
+        first = self._pending_echo[index]
+        if first:
             text = self._echoes[prompt_index] + text
             self._pending_echo[index] = False
         if not (text or streams(delta)):
             return None
         logprobs = None
         if self.request.logprobs is not None:
-            logprobs = completion_logprobs(delta.logprobs or [], self._offsets[index])
+            tokens = delta.logprobs or []
+            logprobs = self._logprobs(prompt_index, tokens, self._offsets[index], first)
             self._offsets[index] += len(delta.text)
         choice = CompletionChoice(
             index=index, text=text, logprobs=logprobs, finish_reason=delta.finish_reason

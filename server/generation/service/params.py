@@ -8,7 +8,6 @@ from server.generation.types import SamplingSpec
 
 # Parameters that would change the output and that we do not implement (yet).
 _UNSUPPORTED = (
-    "logit_bias",
     "tools",
     "tool_choice",
     "parallel_tool_calls",
@@ -75,7 +74,35 @@ def max_tokens_for(
     return requested
 
 
-def _common(request: SamplingFields, max_tokens: int, logprobs: int | None) -> SamplingSpec:
+LOGIT_BIAS_RANGE = 100.0
+
+
+def logit_bias(request: SamplingFields) -> tuple[tuple[int, float], ...]:
+    """``logit_bias`` as (token id, bias) pairs; a key that is not a token id or a bias
+    outside [-100, 100] is a 400 (ids beyond the vocabulary are checked with the tokenizer)."""
+    if not request.logit_bias:
+        return ()
+    pairs = []
+    for key, bias in request.logit_bias.items():
+        if not key.strip().isdigit():
+            raise InvalidRequest(
+                f"logit_bias keys must be token ids, got {key!r}", param="logit_bias"
+            )
+        if not -LOGIT_BIAS_RANGE <= bias <= LOGIT_BIAS_RANGE:
+            raise InvalidRequest(
+                f"logit_bias values must be between -100 and 100, got {bias} for token {key}",
+                param="logit_bias",
+            )
+        pairs.append((int(key), float(bias)))
+    return tuple(pairs)
+
+
+def _common(
+    request: SamplingFields,
+    max_tokens: int,
+    logprobs: int | None,
+    prompt_logprobs: int | None = None,
+) -> SamplingSpec:
     fmt = request.response_format
     schema = (
         fmt.json_schema.schema_ if fmt and fmt.type == "json_schema" and fmt.json_schema else None
@@ -93,6 +120,8 @@ def _common(request: SamplingFields, max_tokens: int, logprobs: int | None) -> S
         frequency_penalty=request.frequency_penalty or 0.0,
         repetition_penalty=request.repetition_penalty or 1.0,
         logprobs=logprobs,
+        prompt_logprobs=prompt_logprobs,
+        logit_bias=logit_bias(request),
         json_schema=schema,
         json_object=bool(fmt and fmt.type == "json_object"),
         ignore_eos=request.ignore_eos,
@@ -128,9 +157,9 @@ def completion_spec(
 ) -> SamplingSpec:
     """Sampling for one prompt of a completion request."""
     refuse_unsupported(request)
-    if request.echo and request.logprobs is not None:
-        raise UnsupportedParameter("echo", "together with logprobs is not supported")
     # OpenAI's completions default is 16 tokens, unlike chat.
     requested = 16 if request.max_tokens is None else request.max_tokens
     budget = max_tokens_for(requested, prompt_tokens, max_model_len, "prompt", cap)
-    return _common(request, budget, request.logprobs)
+    # echo with logprobs scores the prompt too (what evaluation harnesses rely on).
+    prompt_logprobs = request.logprobs if request.echo else None
+    return _common(request, budget, request.logprobs, prompt_logprobs)

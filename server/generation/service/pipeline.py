@@ -31,7 +31,7 @@ from server.generation.service.chat import ChatAdapter
 from server.generation.service.completions import CompletionAdapter
 from server.generation.service.prompts import PromptBuilder
 from server.generation.service.streams import merge, started
-from server.generation.types import ChoiceDelta, GenerationEngine, SamplingSpec
+from server.generation.types import ChoiceDelta, GenerationEngine, GenerationStep, SamplingSpec
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -154,8 +154,8 @@ class GenerationService:
         spec: SamplingSpec,
         clock: _TokenClock,
         slot: _Slot,
-    ) -> AsyncGenerator[list[ChoiceDelta], None]:
-        """Engine deltas for one prompt, counted in flight while they run."""
+    ) -> AsyncGenerator[GenerationStep, None]:
+        """Engine steps for one prompt, counted in flight while they run."""
         self.in_flight += 1
         slot.release()
         try:
@@ -164,7 +164,7 @@ class GenerationService:
             async with aclosing(self.engine.generate(request_id, ids, spec)) as steps:
                 async for step in steps:
                     clock.tick(step.deltas)
-                    yield step.deltas
+                    yield step
         finally:
             self.in_flight -= 1
 
@@ -177,6 +177,8 @@ class GenerationService:
             prompt_ids = await asyncio.to_thread(adapter.prompt_ids, self.prompts)
             max_len, cap = self.engine.max_model_len, self.max_output_tokens
             specs = [adapter.spec(len(ids), max_len, cap) for ids in prompt_ids]
+            if specs[0].logit_bias:
+                self.prompts.check_ids([token for token, _ in specs[0].logit_bias], "logit_bias")
             adapter.prepare(self.prompts, prompt_ids)
             info.prompt_tokens = sum(len(ids) for ids in prompt_ids)
             clock = _TokenClock(info, self.metrics)
@@ -192,14 +194,16 @@ class GenerationService:
         choices = [GatheredChoice() for _ in range(len(prompt_ids) * n)]
         async with aclosing(merged):
             async for prompt_index, step in merged:
-                for delta in step:
+                if step.prompt_logprobs is not None:
+                    adapter.on_prompt_logprobs(prompt_index, step.prompt_logprobs)
+                for delta in step.deltas:
                     choices[prompt_index * n + delta.index].add(delta)
         return adapter.response(choices, usage(info.prompt_tokens, sum(c.tokens for c in choices)))
 
     async def _stream(
         self,
         adapter: RequestAdapter[R, C],
-        merged: AsyncGenerator[tuple[int, list[ChoiceDelta]], None],
+        merged: AsyncGenerator[tuple[int, GenerationStep], None],
         info: RequestInfo,
     ) -> AsyncIterator[C]:
         options = adapter.request.stream_options
@@ -217,7 +221,9 @@ class GenerationService:
         n = adapter.request.n
         async with aclosing(merged):
             async for prompt_index, step in merged:
-                for delta in step:
+                if step.prompt_logprobs is not None:
+                    adapter.on_prompt_logprobs(prompt_index, step.prompt_logprobs)
+                for delta in step.deltas:
                     piece = adapter.chunk(prompt_index * n + delta.index, prompt_index, delta)
                     if piece is not None:
                         yield so_far(piece)

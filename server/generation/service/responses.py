@@ -46,3 +46,33 @@ def completion_logprobs(tokens: list[TokenInfo], text_offset: int) -> Completion
         top_logprobs=[{a.token: a.logprob for a in t.top} for t in tokens],
         text_offset=offsets,
     )
+
+
+def prompt_logprobs(first_token: str, tokens: list[TokenInfo | None]) -> CompletionLogprobs:
+    """The legacy ``logprobs`` of echoed prompt tokens: the first token (``first_token``, with
+    nothing before it to condition on) has null logprob and alternatives."""
+    texts = [first_token, *(t.token if t is not None else "" for t in tokens[1:])]
+    offsets = []
+    position = 0
+    for text in texts:
+        offsets.append(position)
+        position += len(text)
+    return CompletionLogprobs(
+        tokens=texts,
+        token_logprobs=[None, *(t.logprob if t is not None else None for t in tokens[1:])],
+        top_logprobs=[
+            None,
+            *({a.token: a.logprob for a in t.top} if t is not None else None for t in tokens[1:]),
+        ],
+        text_offset=offsets,
+    )
+
+
+def joined(first: CompletionLogprobs, then: CompletionLogprobs) -> CompletionLogprobs:
+    """``first``'s tokens followed by ``then``'s (offsets are already absolute)."""
+    return CompletionLogprobs(
+        tokens=first.tokens + then.tokens,
+        token_logprobs=first.token_logprobs + then.token_logprobs,
+        top_logprobs=first.top_logprobs + then.top_logprobs,
+        text_offset=first.text_offset + then.text_offset,
+    )
