@@ -9,7 +9,7 @@ import pytest
 
 from server.encoders.tasks.endpoints import Endpoint, served_tasks, supports
 from server.encoders.workers.spec import Head, ModelDescription
-from server.encoders.workers.st_layout import read_layout, read_prompts
+from server.encoders.workers.st_layout import read_layout
 
 
 def write(root: Path, modules: list[dict[str, str]], configs: dict[str, dict[str, object]]) -> None:
