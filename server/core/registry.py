@@ -41,6 +41,22 @@ class ServedModel(Protocol):
         ...
 
 
+@runtime_checkable
+class ServesSeveralTasks(Protocol):
+    """A served model that serves more than its configured task (an embedder also reranks),
+    and may have instructions by name; /v1/models lists both."""
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Every task the model serves, its configured one included."""
+        ...
+
+    @property
+    def prompts(self) -> dict[str, str] | None:
+        """Instructions by name (embedding models), None where the model takes none."""
+        ...
+
+
 M = TypeVar("M", bound=ServedModel)
 
 

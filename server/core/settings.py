@@ -123,6 +123,13 @@ class EncoderModelConfig(_ModelBase):
     )
     truncate: bool = Field(False, description="Truncate long inputs instead of answering 400.")
     torch_threads: int | None = Field(None, ge=1, description="Torch threads per worker.")
+    prompts: dict[str, str] | None = Field(
+        None,
+        description=(
+            "Instructions by input type, prepended to each text (e.g. search_query: 'query: '); "
+            "the model folder's config_sentence_transformers.json prompts if unset."
+        ),
+    )
     batching: BatchingOptions = Field(default_factory=BatchingOptions)  # type: ignore[arg-type]
 
 

@@ -5,14 +5,34 @@ from __future__ import annotations
 
 from server.core.limits import check_text, check_texts
 from server.core.settings import RequestLimits
-from server.encoders.protocol import AnyEncoderRequest, RerankRequest
+from server.encoders.protocol import (
+    AnyEncoderRequest,
+    CohereEmbedRequest,
+    RerankRequest,
+    ScoreRequest,
+)
+
+
+def _check_one_or_many(param: str, value: str | list[str], limits: RequestLimits) -> None:
+    if isinstance(value, str):
+        check_text(param, value, limits)
+    else:
+        check_texts(param, value, limits)
 
 
 def check_encoder(request: AnyEncoderRequest, limits: RequestLimits) -> None:
     """An encoder request within ``limits``: number of inputs and characters in each."""
     if isinstance(request, RerankRequest):
         check_text("query", request.query, limits)
-        check_texts("documents", request.documents, limits)
+        documents = [d if isinstance(d, str) else d.text for d in request.documents]
+        check_texts("documents", documents, limits)
+        return
+    if isinstance(request, ScoreRequest):
+        _check_one_or_many("text_1", request.text_1, limits)
+        _check_one_or_many("text_2", request.text_2, limits)
+        return
+    if isinstance(request, CohereEmbedRequest):
+        check_texts("texts", request.texts or [], limits)
         return
     inputs = request.input
     if isinstance(inputs, str):

@@ -16,7 +16,8 @@ from server.core.scheduling import QueueOrder
 from server.core.settings import EncoderModelConfig, Settings
 from server.core.sources import resolve_source
 from server.encoders.batching import DynamicBatcher
-from server.encoders.tasks.endpoints import Endpoint, supports
+from server.encoders.tasks.endpoints import Endpoint, served_tasks, supports
+from server.encoders.tasks.instructions import select_prompt
 from server.encoders.tokenization import Features, TextEncoder
 from server.encoders.workers.pool import PIPELINE_DEPTH, WorkerPool
 from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
@@ -164,6 +165,34 @@ class EncoderModel:
         if self._text is None:
             raise Unavailable(f"model '{self.name}' is still loading")
         return self._text
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Every task this model serves (its configured one until it is loaded)."""
+        if self._description is None:
+            return (self.task,)
+        return served_tasks(self.task, self._description)
+
+    @property
+    def prompts(self) -> dict[str, str] | None:
+        """Instructions by name for an embedding model (config, else the folder's); else None."""
+        if self.config.prompts is not None:
+            return dict(self.config.prompts)
+        if self._description is None:
+            return None
+        if "embed" not in self.tasks:
+            return None
+        return dict(self._description.prompts)
+
+    def prompt(self, *, input_type: str | None, prompt_name: str | None = None) -> str:
+        """The instruction to prepend for this request ("" for none); 400 for unknown names."""
+        configured = self.config.prompts
+        return select_prompt(
+            self.description.prompts if configured is None else configured,
+            input_type=input_type,
+            prompt_name=prompt_name,
+            default_name=self.description.default_prompt_name if configured is None else None,
+        )
 
     def supports(self, endpoint: Endpoint) -> bool:
         """True if this model serves ``endpoint``."""

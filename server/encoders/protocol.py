@@ -1,5 +1,7 @@
-"""Request and response shapes of the encoder endpoints: ``/v1/embeddings`` (OpenAI),
-``/v1/classify``, ``/v1/ner`` and ``/v1/rerank`` (as Cohere and Jina define rerank).
+"""Request and response shapes of the encoder endpoints: ``/v1/embeddings`` (OpenAI, with
+vLLM's and sentence-transformers' extras), ``/v2/embed`` (Cohere), ``/v1/classify``,
+``/v1/ner``, ``/rerank`` ``/v1/rerank`` (Jina, vLLM) and ``/v2/rerank`` (Cohere), and
+``/v1/score`` (vLLM).
 
 Requests reject unknown fields, so a misspelt or unsupported option is a 400 naming it,
 never silently dropped.
@@ -7,7 +9,7 @@ never silently dropped.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -51,6 +53,17 @@ class EmbeddingRequest(EncoderRequest):
     dimensions: int | None = Field(None, ge=1, description="Truncate and re-normalise vectors.")
     user: str | None = None
     truncate: bool | None = Field(None, description="Cut inputs longer than the model's limit.")
+    input_type: str | None = Field(
+        None,
+        description="search_query, search_document, classification, clustering, or one of "
+        "the model's prompt names: selects the instruction prepended to each text.",
+    )
+    prompt_name: str | None = Field(
+        None, description="One of the model's prompts by name (sentence-transformers)."
+    )
+    truncate_prompt_tokens: int | None = Field(
+        None, ge=-1, description="Keep the first N tokens of each input (-1: the model's limit)."
+    )
 
 
 class Embedding(BaseModel):
@@ -130,21 +143,103 @@ class NerResponse(BaseModel):
     usage: EncoderUsage
 
 
+# --- Cohere embed -------------------------------------------------------------------------
+
+
+class ApiVersion(BaseModel):
+    version: str = "2"
+
+
+class BilledUnits(BaseModel):
+    input_tokens: int | None = None
+    search_units: int | None = None
+
+
+class MetaTokens(BaseModel):
+    input_tokens: int
+
+
+class CohereMeta(BaseModel):
+    """Cohere's ``meta``: API version, billed units and tokens."""
+
+    api_version: ApiVersion = Field(default_factory=ApiVersion)
+    billed_units: BilledUnits
+    tokens: MetaTokens
+
+
+EmbeddingType = Literal["float", "int8", "uint8", "binary", "ubinary", "base64"]
+
+
+class CohereEmbedRequest(EncoderRequest):
+    """Cohere's v2 embed request (texts only)."""
+
+    texts: list[str] | None = None
+    images: list[Any] | None = Field(None, description="Not supported: texts only.")
+    inputs: list[Any] | None = Field(None, description="Not supported: texts only.")
+    input_type: str | None = Field(
+        None,
+        description="search_query, search_document, classification, clustering, or "
+        "one of the model's prompt names.",
+    )
+    embedding_types: list[EmbeddingType] | None = Field(
+        None, min_length=1, description="Types to return (default: float)."
+    )
+    truncate: Literal["NONE", "START", "END"] = Field(
+        "END", description="NONE: 400 for a long text; START/END: cut from that end."
+    )
+    output_dimension: int | None = Field(None, ge=1, description="Truncate and re-normalise.")
+    max_tokens: int | None = Field(None, ge=1, description="Tokens per text (model's if unset).")
+
+
+class EmbeddingsByType(BaseModel):
+    """One list per requested type, each with one entry per text."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    float_: list[list[float]] | None = Field(None, alias="float")
+    int8: list[list[int]] | None = None
+    uint8: list[list[int]] | None = None
+    binary: list[list[int]] | None = None
+    ubinary: list[list[int]] | None = None
+    base64: list[str] | None = None
+
+
+class CohereEmbedResponse(BaseModel):
+    """Cohere's EmbedByTypeResponse (documents the shape; the service builds a plain dict)."""
+
+    id: str
+    response_type: Literal["embeddings_by_type"] = "embeddings_by_type"
+    embeddings: EmbeddingsByType
+    texts: list[str]
+    meta: CohereMeta
+
+
 # --- rerank -------------------------------------------------------------------------------
 
 
+class RerankDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+
+
 class RerankRequest(EncoderRequest):
-    """Score documents against a query, best first."""
+    """Score documents against a query, best first (Jina's and vLLM's rerank)."""
 
     query: str
-    documents: list[str]
+    documents: list[str | RerankDocument]
     top_n: int | None = Field(None, ge=1, description="Return only the best N documents.")
     return_documents: bool = False
+    max_tokens_per_doc: int | None = Field(
+        None, ge=1, description="Cut each document to its first N tokens."
+    )
     truncate: bool | None = Field(None, description="Cut inputs longer than the model's limit.")
 
 
-class RerankDocument(BaseModel):
-    text: str
+class CohereRerankRequest(RerankRequest):
+    """Cohere's v2 rerank request; like Cohere, long documents are cut unless told not to."""
+
+    truncate: bool | None = Field(True, description="Cut inputs longer than the model's limit.")
 
 
 class RerankResult(BaseModel):
@@ -154,9 +249,50 @@ class RerankResult(BaseModel):
 
 
 class RerankResponse(BaseModel):
+    id: str
     model: str
     results: list[RerankResult]
     usage: EncoderUsage
 
 
-AnyEncoderRequest = EmbeddingRequest | ClassifyRequest | NerRequest | RerankRequest
+class CohereRerankResponse(BaseModel):
+    id: str
+    results: list[RerankResult]
+    meta: CohereMeta
+
+
+# --- score (vLLM) -------------------------------------------------------------------------
+
+
+class ScoreRequest(EncoderRequest):
+    """vLLM's score request: pairs 1:1, 1:N or N:N of ``text_1`` and ``text_2``."""
+
+    text_1: str | list[str]
+    text_2: str | list[str]
+    user: str | None = None
+    truncate: bool | None = Field(None, description="Cut inputs longer than the model's limit.")
+
+
+class ScoreData(BaseModel):
+    index: int
+    object: Literal["score"] = "score"
+    score: float
+
+
+class ScoreResponse(BaseModel):
+    id: str
+    object: Literal["list"] = "list"
+    created: int
+    model: str
+    data: list[ScoreData]
+    usage: EncoderUsage
+
+
+AnyEncoderRequest = (
+    EmbeddingRequest
+    | CohereEmbedRequest
+    | ClassifyRequest
+    | NerRequest
+    | RerankRequest
+    | ScoreRequest
+)

@@ -1,4 +1,5 @@
-"""Encoder endpoints: ``/v1/embeddings``, ``/v1/classify``, ``/v1/ner``, ``/v1/rerank``.
+"""Encoder endpoints: ``/v1/embeddings``, ``/v2/embed``, ``/v1/classify``, ``/v1/ner``,
+``/rerank``, ``/v1/rerank``, ``/v2/rerank`` and ``/v1/score``.
 
 One table says, per endpoint, its request and response models and its task service; one
 handler serves them all: find the model and check it serves the endpoint, check the limits,
@@ -23,28 +24,32 @@ from server.encoders.protocol import (
     AnyEncoderRequest,
     ClassifyRequest,
     ClassifyResponse,
+    CohereEmbedRequest,
+    CohereEmbedResponse,
+    CohereRerankRequest,
+    CohereRerankResponse,
     EmbeddingRequest,
     EmbeddingResponse,
     NerRequest,
     NerResponse,
     RerankRequest,
     RerankResponse,
+    ScoreRequest,
+    ScoreResponse,
 )
 from server.encoders.tasks.classify import classify
-from server.encoders.tasks.embed import embed
+from server.encoders.tasks.embed import cohere_embed, embed
 from server.encoders.tasks.endpoints import Endpoint
 from server.encoders.tasks.ner import ner
-from server.encoders.tasks.rerank import rerank
+from server.encoders.tasks.reply import Reply
+from server.encoders.tasks.rerank import cohere_rerank, rerank, score
 from server.http.deps import InfoDep, LimitsDep, RegistryDep
 from server.http.disconnect import ClientDisconnected, cancel_on_disconnect, client_closed
 
 router = APIRouter(tags=["encoders"])
 
 JSON = "application/json"
-# Embeddings come as a plain dict: validating 384 floats per vector again would cost more
-# than computing them in the API process.
-Answer = ClassifyResponse | NerResponse | RerankResponse | dict[str, Any]
-Service = Callable[[EncoderModel, Any, QueueOrder], Awaitable[Answer]]
+Service = Callable[[EncoderModel, Any, QueueOrder], Awaitable[Reply]]
 
 
 @dataclass(frozen=True)
@@ -81,22 +86,51 @@ ROUTES = (
         "Entities with character offsets, grouped as the token-classification pipeline does.",
     ),
     EncoderRoute(
+        Endpoint.COHERE_EMBED,
+        CohereEmbedRequest,
+        CohereEmbedResponse,
+        cohere_embed,
+        "Cohere's v2 embed: float, int8, uint8, binary, ubinary or base64 embeddings by type.",
+    ),
+    EncoderRoute(
         Endpoint.RERANK,
         RerankRequest,
         RerankResponse,
         rerank,
         "Documents by relevance: a cross-encoder's score or an embedding model's cosine.",
     ),
+    EncoderRoute(
+        Endpoint.JINA_RERANK,
+        RerankRequest,
+        RerankResponse,
+        rerank,
+        "The same as /v1/rerank, at the path Jina's and vLLM's clients call.",
+    ),
+    EncoderRoute(
+        Endpoint.COHERE_RERANK,
+        CohereRerankRequest,
+        CohereRerankResponse,
+        cohere_rerank,
+        "Cohere's v2 rerank: the same ranking and scores, with Cohere's `meta`.",
+    ),
+    EncoderRoute(
+        Endpoint.SCORE,
+        ScoreRequest,
+        ScoreResponse,
+        score,
+        "vLLM's score: one score per text_1/text_2 pair (1:1, 1:N or N:N), in input order.",
+    ),
 )
 
 
-def _serialize(result: Answer) -> tuple[Response, int]:
+def _serialize(reply: Reply) -> tuple[Response, int]:
     """The JSON response and its prompt tokens."""
-    if isinstance(result, dict):
-        tokens: int = result["usage"]["prompt_tokens"]
-        return Response(pydantic_core.to_json(result), media_type=JSON), tokens
-    body = result.model_dump_json(exclude_none=True)
-    return Response(body, media_type=JSON), result.usage.prompt_tokens
+    # Embeddings come as a plain dict: validating 384 floats per vector again would cost
+    # more than computing them in the API process.
+    if isinstance(reply.body, dict):
+        return Response(pydantic_core.to_json(reply.body), media_type=JSON), reply.prompt_tokens
+    body = reply.body.model_dump_json(exclude_none=True)
+    return Response(body, media_type=JSON), reply.prompt_tokens
 
 
 def _handler(route: EncoderRoute) -> Callable[..., Awaitable[Response]]:
@@ -119,7 +153,7 @@ def _handler(route: EncoderRoute) -> Callable[..., Awaitable[Response]]:
 
     # FastAPI reads the body's model from the annotation.
     handle.__annotations__["body"] = route.request
-    handle.__name__ = f"encoder_{endpoint.task}"
+    handle.__name__ = f"encoder_{endpoint.name.lower()}"
     return handle
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 from tokenizers import Encoding, Tokenizer
@@ -20,6 +21,14 @@ from server.encoders.workers.spec import ModelDescription
 # Above this many characters in one request, tokenize off the event loop (the Rust tokenizer
 # releases the GIL), so that one huge request does not stall every other client.
 THREAD_THRESHOLD_CHARS = 16_384
+
+
+class Side(StrEnum):
+    """Which end of a too-long input is cut; NONE refuses it (400 naming the numbers)."""
+
+    NONE = "none"
+    START = "start"  # keep the last tokens
+    END = "end"  # keep the first tokens
 
 
 @dataclass(slots=True)
@@ -83,6 +92,60 @@ class TextEncoder:
                 encodings[i] = self._truncating.encode(texts[i])
         return encodings
 
+    # -- instructed single texts (embeddings) ------------------------------------------------
+
+    async def encode_prompted(
+        self,
+        texts: Sequence[str],
+        *,
+        prompt: str,
+        side: Side,
+        limit: int | None,
+        param: str,
+        hint: str,
+    ) -> list[Features]:
+        """``prompt + text`` for each text, at most ``limit`` tokens (the model's if None).
+
+        Tokenized as one string, as sentence-transformers does. Cutting from the end keeps
+        the first tokens; cutting from the start keeps the prompt and the text's last tokens
+        (an instruction cut away would change what the vector means). ``hint`` says how to
+        allow cutting, in the caller's words, when ``side`` is NONE.
+        """
+        if sum(map(len, texts)) > THREAD_THRESHOLD_CHARS:
+            return await asyncio.to_thread(
+                self._prompted_now, texts, prompt, side, limit, param, hint
+            )
+        return self._prompted_now(texts, prompt, side, limit, param, hint)
+
+    def _prompted_now(
+        self,
+        texts: Sequence[str],
+        prompt: str,
+        side: Side,
+        limit: int | None,
+        param: str,
+        hint: str,
+    ) -> list[Features]:
+        limit = self.max_length if limit is None else limit
+        full = [prompt + text for text in texts]
+        if len(full) == 1:
+            encodings = [self._exact.encode(full[0])]
+        else:
+            encodings = self._exact.encode_batch(full)
+        result = []
+        for i, encoding in enumerate(encodings):
+            ids = encoding.ids
+            if len(ids) > limit:
+                if side is Side.NONE:
+                    raise self._too_long(param, i, len(ids), len(texts) > 1, limit=limit, hint=hint)
+                if side is Side.END:
+                    ids = _keep(encoding, [], limit, Side.END, param)
+                else:
+                    prompt_ids = self._exact.encode(prompt, add_special_tokens=False).ids
+                    ids = _keep(self._exact.encode(texts[i]), prompt_ids, limit, side, param)
+            result.append(Features(np.array(ids, dtype=np.int32)))
+        return result
+
     # -- pairs (cross-encoders) ---------------------------------------------------------------
 
     async def encode_pairs(
@@ -94,13 +157,25 @@ class TextEncoder:
         return self._encode_pairs(query, documents, truncate)
 
     def _encode_pairs(self, query: str, documents: Sequence[str], truncate: bool) -> list[Encoding]:
-        pairs = [(query, doc) for doc in documents]
+        return self.encode_pair_list([(query, doc) for doc in documents], truncate=truncate)
+
+    def encode_pair_list(
+        self, pairs: Sequence[tuple[str, str]], *, truncate: bool, param: str = "documents"
+    ) -> list[Encoding]:
+        """Encodings of text pairs (first, second), on the calling thread."""
         tokenizer = self._truncating if truncate else self._exact
-        encodings = tokenizer.encode_batch(pairs)
+        encodings = tokenizer.encode_batch(list(pairs))
         for i, encoding in enumerate(encodings):
             if len(encoding.ids) > self.max_length:
-                raise self._too_long("documents", i, len(encoding.ids), True, pair=True)
+                raise self._too_long(param, i, len(encoding.ids), True, pair=True)
         return encodings
+
+    def first_tokens(self, text: str, count: int) -> str:
+        """The start of ``text`` that holds its first ``count`` tokens (all of it if shorter)."""
+        encoding = self._exact.encode(text, add_special_tokens=False)
+        if len(encoding.ids) <= count:
+            return text
+        return text[: encoding.offsets[count - 1][1]]
 
     # -- windows (token classification) -------------------------------------------------------
 
@@ -128,12 +203,20 @@ class TextEncoder:
         return Features(ids)
 
     def features_from_ids(
-        self, token_ids: Sequence[Sequence[int]], *, truncate: bool, param: str
+        self,
+        token_ids: Sequence[Sequence[int]],
+        *,
+        truncate: bool,
+        param: str,
+        limit: int | None = None,
+        side: Side = Side.END,
     ) -> list[Features]:
         """Client-supplied token ids, checked against the vocabulary and the length limit.
 
-        They are used as given (no special tokens added), as vLLM does for token-id prompts.
+        They are used as given (no special tokens added), as vLLM does for token-id prompts;
+        too long with ``truncate``: cut at ``side`` to ``limit`` (the model's if None).
         """
+        limit = self.max_length if limit is None else limit
         result = []
         for i, ids in enumerate(token_ids):
             where = f"{param}[{i}]" if len(token_ids) > 1 else param
@@ -144,20 +227,47 @@ class TextEncoder:
                 raise InvalidRequest(
                     f"{where}: token ids must be in [0, {self.vocab_size})", param=param
                 )
-            if len(array) > self.max_length:
+            if len(array) > limit:
                 if not truncate:
-                    raise self._too_long(param, i, len(array), len(token_ids) > 1)
-                array = array[: self.max_length]
+                    raise self._too_long(param, i, len(array), len(token_ids) > 1, limit=limit)
+                array = array[:limit] if side is Side.END else array[-limit:]
             result.append(Features(array.astype(np.int32)))
         return result
 
     def _too_long(
-        self, param: str, index: int, tokens: int, many: bool, *, pair: bool = False
+        self,
+        param: str,
+        index: int,
+        tokens: int,
+        many: bool,
+        *,
+        pair: bool = False,
+        limit: int | None = None,
+        hint: str = '"truncate": true',
     ) -> ContextLengthExceeded:
         where = f"{param}[{index}]" if many else param
         what = "query and document together have" if pair else "has"
+        limit = self.max_length if limit is None else limit
+        whose = "this model accepts" if limit == self.max_length else "this request allows"
         return ContextLengthExceeded(
-            f"{where} {what} {tokens} tokens, more than the {self.max_length} this model accepts; "
-            'shorten it or set "truncate": true',
+            f"{where} {what} {tokens} tokens, more than the {limit} {whose}; "
+            f"shorten it or set {hint}",
             param=param,
         )
+
+
+def _keep(
+    encoding: Encoding, prompt_ids: list[int], limit: int, side: Side, param: str
+) -> list[int]:
+    """``encoding``'s special tokens around ``prompt_ids`` and as much of its text as fits."""
+    ids, special = encoding.ids, encoding.special_tokens_mask
+    lead = next((i for i, flag in enumerate(special) if not flag), len(ids))
+    trail = next((i for i, flag in enumerate(reversed(special)) if not flag), 0)
+    body = ids[lead : len(ids) - trail]
+    budget = limit - lead - trail - len(prompt_ids)
+    if budget < 1:
+        raise InvalidRequest(
+            f"{param}: a limit of {limit} tokens leaves no room for the text", param=param
+        )
+    kept = body[:budget] if side is Side.END else body[len(body) - budget :]
+    return [*ids[:lead], *prompt_ids, *kept, *ids[len(ids) - trail :]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ModelCard(BaseModel):
@@ -12,7 +12,11 @@ class ModelCard(BaseModel):
     object: Literal["model"] = "model"
     created: int
     owned_by: str
-    task: str
+    task: str = Field(description="The configured task.")
+    tasks: list[str] = Field(description="Every task the model serves (embed, rerank, score...).")
+    prompts: dict[str, str] | None = Field(
+        None, description="An embedding model's instructions by name (input_type, prompt_name)."
+    )
     max_model_len: int | None = None
     ready: bool = True
 

@@ -1,10 +1,10 @@
-"""``/v1/models``: every configured model with its task and context length."""
+"""``/v1/models``: every configured model with its tasks, context length and prompts."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.core.registry import ServedModel
+from server.core.registry import ServedModel, ServesSeveralTasks
 from server.http.deps import RegistryDep, SettingsDep
 from server.http.model_cards import ModelCard, ModelList
 
@@ -12,11 +12,16 @@ router = APIRouter(tags=["models"])
 
 
 def _card(model: ServedModel, owner: str) -> ModelCard:
+    tasks, prompts = [model.task], None
+    if isinstance(model, ServesSeveralTasks):
+        tasks, prompts = list(model.tasks), model.prompts
     return ModelCard(
         id=model.name,
         created=model.created,
         owned_by=owner,
         task=model.task,
+        tasks=tasks,
+        prompts=prompts,
         max_model_len=model.max_context,
         ready=model.ready,
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.encoders.tasks.endpoints import Endpoint, supports
+from server.encoders.tasks.endpoints import Endpoint, served_tasks, supports
 from server.encoders.workers.spec import Head, ModelDescription
 from server.encoders.workers.st_layout import read_layout
 
@@ -83,16 +83,21 @@ def describe(head: Head, labels: tuple[str, ...] = ()) -> ModelDescription:
 @pytest.mark.parametrize(
     ("task", "head", "labels", "served"),
     [
-        ("embed", Head.EMBED, (), {Endpoint.EMBEDDINGS, Endpoint.RERANK}),
-        ("classify", Head.SEQUENCE, ("a", "b"), {Endpoint.CLASSIFY}),
-        ("classify", Head.SEQUENCE, ("score",), {Endpoint.CLASSIFY, Endpoint.RERANK}),
-        ("rerank", Head.SEQUENCE, ("score",), {Endpoint.RERANK}),
-        ("rerank", Head.EMBED, (), {Endpoint.EMBEDDINGS, Endpoint.RERANK}),
-        ("ner", Head.TOKENS, ("O", "B-X"), {Endpoint.NER}),
+        ("embed", Head.EMBED, (), ("embed", "rerank", "score")),
+        ("classify", Head.SEQUENCE, ("a", "b"), ("classify",)),
+        ("classify", Head.SEQUENCE, ("score",), ("classify", "rerank", "score")),
+        ("rerank", Head.SEQUENCE, ("score",), ("rerank", "score")),
+        ("rerank", Head.EMBED, (), ("embed", "rerank", "score")),
+        ("ner", Head.TOKENS, ("O", "B-X"), ("ner",)),
     ],
 )
 def test_supported_endpoints(
-    task: str, head: Head, labels: tuple[str, ...], served: set[Endpoint]
+    task: str, head: Head, labels: tuple[str, ...], served: tuple[str, ...]
 ) -> None:
     description = describe(head, labels)
-    assert {e for e in Endpoint if supports(task, description, e)} == served
+    assert served_tasks(task, description) == served
+    expected = {e for e in Endpoint if e.task in served}
+    assert {e for e in Endpoint if supports(task, description, e)} == expected
+    # Every rerank path and the score path are served together, or not at all.
+    rerank_paths = {Endpoint.RERANK, Endpoint.JINA_RERANK, Endpoint.COHERE_RERANK}
+    assert rerank_paths <= expected or not rerank_paths & expected

@@ -13,6 +13,7 @@ from server.encoders.protocol import (
     LabelScore,
 )
 from server.encoders.tasks.inputs import as_texts, token_usage
+from server.encoders.tasks.reply import Reply
 
 
 def _classification(
@@ -24,9 +25,7 @@ def _classification(
     return Classification(index=index, label=ranked[0].label, score=ranked[0].score, labels=ranked)
 
 
-async def classify(
-    model: EncoderModel, request: ClassifyRequest, order: QueueOrder
-) -> ClassifyResponse:
+async def classify(model: EncoderModel, request: ClassifyRequest, order: QueueOrder) -> Reply:
     """Softmax (single-label) or sigmoid (multi-label) scores, best label first."""
     texts = as_texts(request.input, "input")
     encodings = await model.text.encode(
@@ -36,8 +35,10 @@ async def classify(
     outputs = await model.run(features, order)
     labels = model.description.labels
     top_k = min(request.top_k or len(labels), len(labels))
-    return ClassifyResponse(
+    usage = token_usage(features)
+    body = ClassifyResponse(
         model=model.name,
         data=[_classification(i, scores, labels, top_k) for i, scores in enumerate(outputs)],
-        usage=token_usage(features),
+        usage=usage,
     )
+    return Reply(body, usage.prompt_tokens)

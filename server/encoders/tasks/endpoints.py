@@ -6,14 +6,21 @@ from enum import StrEnum
 
 from server.encoders.workers.spec import Head, ModelDescription
 
+# What /v1/models lists, in this order.
+TASK_ORDER = ("embed", "classify", "ner", "rerank", "score")
+
 
 class Endpoint(StrEnum):
     """The encoder endpoints, by path."""
 
     EMBEDDINGS = "/v1/embeddings"
+    COHERE_EMBED = "/v2/embed"
     CLASSIFY = "/v1/classify"
     NER = "/v1/ner"
     RERANK = "/v1/rerank"
+    JINA_RERANK = "/rerank"
+    COHERE_RERANK = "/v2/rerank"
+    SCORE = "/v1/score"
 
     @property
     def task(self) -> str:
@@ -23,23 +30,37 @@ class Endpoint(StrEnum):
 
 _TASKS = {
     Endpoint.EMBEDDINGS: "embed",
+    Endpoint.COHERE_EMBED: "embed",
     Endpoint.CLASSIFY: "classify",
     Endpoint.NER: "ner",
     Endpoint.RERANK: "rerank",
+    Endpoint.JINA_RERANK: "rerank",
+    Endpoint.COHERE_RERANK: "rerank",
+    Endpoint.SCORE: "score",
 }
 
 
-def supports(task: str, description: ModelDescription, endpoint: Endpoint) -> bool:
-    """True if a model configured for ``task`` and loaded as ``description`` serves ``endpoint``.
+def serves_task(task: str, description: ModelDescription, wanted: str) -> bool:
+    """True if a model configured for ``task`` and loaded as ``description`` serves ``wanted``.
 
-    Embedding models also rerank (cosine similarity); a sequence classifier with a single
-    label is a cross-encoder and reranks too.
+    Embedding models also rerank and score (cosine similarity); a sequence classifier with a
+    single label is a cross-encoder and reranks and scores too.
     """
     head = description.head
-    if endpoint is Endpoint.EMBEDDINGS:
+    if wanted == "embed":
         return head is Head.EMBED
-    if endpoint is Endpoint.CLASSIFY:
+    if wanted == "classify":
         return head is Head.SEQUENCE and task == "classify"
-    if endpoint is Endpoint.NER:
+    if wanted == "ner":
         return head is Head.TOKENS
     return head is Head.EMBED or (head is Head.SEQUENCE and len(description.labels) == 1)
+
+
+def supports(task: str, description: ModelDescription, endpoint: Endpoint) -> bool:
+    """True if a model configured for ``task`` and loaded as ``description`` serves ``endpoint``."""
+    return serves_task(task, description, endpoint.task)
+
+
+def served_tasks(task: str, description: ModelDescription) -> tuple[str, ...]:
+    """Every task such a model serves, in :data:`TASK_ORDER`."""
+    return tuple(t for t in TASK_ORDER if serves_task(task, description, t))

@@ -7,9 +7,10 @@ from server.encoders.model import EncoderModel
 from server.encoders.protocol import Entity, NerRequest, NerResponse, NerResult
 from server.encoders.tasks.entities import entities
 from server.encoders.tasks.inputs import as_texts, token_usage
+from server.encoders.tasks.reply import Reply
 
 
-async def ner(model: EncoderModel, request: NerRequest, order: QueueOrder) -> NerResponse:
+async def ner(model: EncoderModel, request: NerRequest, order: QueueOrder) -> Reply:
     """Entities per text; a text longer than the model's limit runs as overlapping windows."""
     texts = as_texts(request.input, "input")
     text_encoder = model.text
@@ -40,4 +41,5 @@ async def ner(model: EncoderModel, request: NerRequest, order: QueueOrder) -> Ne
                 ],
             )
         )
-    return NerResponse(model=model.name, data=results, usage=token_usage(features))
+    usage = token_usage(features)
+    return Reply(NerResponse(model=model.name, data=results, usage=usage), usage.prompt_tokens)

@@ -20,7 +20,7 @@ from transformers import (
 )
 
 from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec, WorkerSpec
-from server.encoders.workers.st_layout import read_layout
+from server.encoders.workers.st_layout import read_layout, read_prompts
 
 log = logging.getLogger("server.encoders.worker")
 
@@ -108,6 +108,7 @@ def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSp
     if head is not Head.EMBED:
         labels = tuple(str(config.id2label[i]) for i in range(config.num_labels))
     backend = tokenizer.backend_tokenizer
+    prompts, default_prompt = read_prompts(Path(spec.path)) if head is Head.EMBED else ({}, None)
     description = ModelDescription(
         head=head,
         architecture=type(model).__name__,
@@ -121,5 +122,7 @@ def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSp
         uses_token_type_ids="token_type_ids" in tokenizer.model_input_names,
         continuing_subword_prefix=getattr(backend.model, "continuing_subword_prefix", None),
         pooling=pooling,
+        prompts=prompts,
+        default_prompt_name=default_prompt,
     )
     return model, description, pooling

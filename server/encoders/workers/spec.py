@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 
@@ -76,3 +76,6 @@ class ModelDescription:
     uses_token_type_ids: bool = False
     continuing_subword_prefix: str | None = None
     pooling: PoolingSpec | None = None
+    # sentence-transformers instructions by name (config_sentence_transformers.json).
+    prompts: dict[str, str] = field(default_factory=dict)
+    default_prompt_name: str | None = None

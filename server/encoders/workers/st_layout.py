@@ -67,6 +67,26 @@ def _dense(folder: Path) -> DenseSpec:
     )
 
 
+def read_prompts(root: Path) -> tuple[dict[str, str], str | None]:
+    """The instructions a sentence-transformers folder declares, and the one used by default.
+
+    ``config_sentence_transformers.json`` holds them as ``prompts`` (name -> text prepended
+    to the input) and ``default_prompt_name``; a folder without them has none.
+    """
+    path = root / "config_sentence_transformers.json"
+    if not path.is_file():
+        return {}, None
+    config = _read_json(path)
+    raw = config.get("prompts") or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"'prompts' in {path} must be an object of name -> text")
+    prompts = {str(name): str(text) for name, text in raw.items()}
+    default = config.get("default_prompt_name")
+    if default is not None and default not in prompts:
+        raise ValueError(f"default_prompt_name {default!r} in {path} is not one of its prompts")
+    return prompts, default
+
+
 def read_layout(root: Path) -> SentenceTransformersLayout | None:
     """The layout of a sentence-transformers folder, or None for a plain Transformers folder.
 

@@ -14,6 +14,7 @@ from tests.support.server import MODELS_DIR, ServerProcess, served
 # Bundled models served (and parity-tested) only once `python -m prepare` made them.
 BUNDLED_CLASSIFY = "minilm-sentiment"
 BUNDLED_NER = "minilm-ner"
+PROMPTS = {"search_query": "query: ", "search_document": "passage: "}
 
 
 def bundled_available(name: str) -> bool:
@@ -34,6 +35,8 @@ def server_config(derived: DerivedModels) -> dict[str, Any]:
             "source": minilm,
             "batching": {"max_batch_size": 32, "max_wait_ms": 5},
         },
+        # The same weights with instructions, as an e5-style model is configured.
+        {"name": "instructed", "task": "embed", "source": minilm, "prompts": PROMPTS},
         {"name": "sentiment", "task": "classify", "source": str(derived.sentiment)},
         {"name": "topics", "task": "classify", "source": str(derived.topics)},
         {"name": "ner", "task": "ner", "source": str(derived.ner)},
