@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ModelCard(BaseModel):
@@ -15,6 +15,11 @@ class ModelCard(BaseModel):
     task: str
     max_model_len: int | None = None
     ready: bool = True
+    capabilities: list[str] = Field(
+        default_factory=list,
+        description="Features beyond the task: 'tools' (tool_choice 'auto' reads the model's "
+        "own calls), 'reasoning' (thinking in reasoning_content).",
+    )
 
 
 class ModelList(BaseModel):

@@ -19,6 +19,7 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
         task=model.task,
         max_model_len=model.max_context,
         ready=model.ready,
+        capabilities=model.capabilities,
     )
 
 
