@@ -80,10 +80,18 @@ class GenerationModel:
         return self._tokenizer
 
     async def start(self) -> None:
+        wants_parsers = self.config.tool_call_parser or self.config.reasoning_parser
+        if wants_parsers:
+            from server.generation.engine.parsers import import_registries
+
+            # On the event loop, before this start first awaits: importing vLLM's parser
+            # registries from a thread while another model's engine imports vLLM in its own
+            # thread deadlocks on Python's import locks.
+            import_registries()
         path = resolve_source(self.config.source, self._settings.models_dir)
         tokenizer = await asyncio.to_thread(self._load_tokenizer, path)
         template = load_chat_template(self.config.chat_template)
-        parsers = await asyncio.to_thread(self._parsers, tokenizer)
+        parsers = self._parsers(tokenizer)
         if self._engine is None:
             self._engine = VllmEngine(self.config, path)
         await self._engine.start()

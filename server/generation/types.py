@@ -29,7 +29,6 @@ class SamplingSpec:
     logprobs: int | None = None
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
-    compact_json: bool = False  # structured JSON without optional whitespace (forced calls)
     ignore_eos: bool = False
     priority: int = 0
 

@@ -17,6 +17,12 @@ from server.generation.types import ParsedToolCall, ParsedToolCalls
 log = logging.getLogger("server.generation")
 
 
+def import_registries() -> None:
+    """Import vLLM's parser registries (and the OpenAI types they pull in) now."""
+    import vllm.reasoning
+    import vllm.tool_parsers  # noqa: F401
+
+
 def _known(names: list[str]) -> str:
     return ", ".join(names)
 

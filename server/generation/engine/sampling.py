@@ -13,9 +13,7 @@ def sampling_params(spec: SamplingSpec) -> SamplingParams:
     """vLLM sampling parameters that stream only what is new at each step."""
     structured = None
     if spec.json_schema is not None:
-        structured = StructuredOutputsParams(
-            json=json.dumps(spec.json_schema), disable_any_whitespace=spec.compact_json
-        )
+        structured = StructuredOutputsParams(json=json.dumps(spec.json_schema))
     elif spec.json_object:
         structured = StructuredOutputsParams(json_object=True)
     return SamplingParams(

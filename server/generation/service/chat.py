@@ -110,9 +110,7 @@ class ChatAdapter:
                 "function (the calls are the response's format)",
                 param="response_format",
             )
-        return dataclasses.replace(
-            spec, json_schema=self.plan.schema, json_object=False, compact_json=True
-        )
+        return dataclasses.replace(spec, json_schema=self.plan.schema, json_object=False)
 
     def prepare(self, prompts: PromptBuilder, prompt_ids: list[list[int]]) -> None:
         pass

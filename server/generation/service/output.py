@@ -69,13 +69,14 @@ class ChoiceOutput:
     # --- a whole output -------------------------------------------------------------------
 
     def message(self, text: str) -> OutputMessage:
-        reasoning, content = None, text
+        reasoning, rest = None, text
         if self._reasoning is not None:
+            # None content: the whole output was thinking.
             reasoning, rest = self._reasoning.split(text)
-            content = rest or ""
         mode = self._plan.mode
         if mode == "plain":
-            return OutputMessage(reasoning, content, [])
+            return OutputMessage(reasoning, rest, [])
+        content = rest or ""
         if mode == "named":
             arguments = content.strip()
             calls = [self._call(str(self._plan.function), arguments)] if arguments else []
