@@ -69,7 +69,8 @@ class ChoiceOutput:
     # --- a whole output -------------------------------------------------------------------
 
     def message(self, text: str) -> OutputMessage:
-        reasoning, rest = None, text
+        reasoning: str | None = None
+        rest: str | None = text
         if self._reasoning is not None:
             # None content: the whole output was thinking.
             reasoning, rest = self._reasoning.split(text)
