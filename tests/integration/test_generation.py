@@ -309,6 +309,7 @@ def test_models_health_ready_metrics(server: ServerProcess) -> None:
             "task": "generate",
             "max_model_len": 1024,
             "ready": True,
+            "capabilities": [],
         }
     ]
     assert httpx.get(f"{base}/health").status_code == 200
