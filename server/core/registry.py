@@ -32,6 +32,12 @@ class ServedModel(Protocol):
         """Max tokens per request (prompt plus output for generation)."""
         ...
 
+    @property
+    def capabilities(self) -> list[str]:
+        """Optional features the model offers beyond its task (e.g. 'tools'), for clients
+        that pick a model by what it can do."""
+        ...
+
     async def start(self) -> None:
         """Load the model; raise if it cannot be served."""
         ...

@@ -103,7 +103,25 @@ class GenerateModelConfig(_ModelBase):
 
     task: GenerateTask = "generate"
     chat_template: str | None = Field(
-        None, description="Jinja chat template, inline or a path to a file; model's if unset."
+        None,
+        description=(
+            "Jinja chat template: inline, a path to a file, or 'bundled-template:NAME' for a "
+            "template shipped in server/configs/ (e.g. chatml_tools.jinja); model's if unset."
+        ),
+    )
+    tool_call_parser: str | None = Field(
+        None,
+        description=(
+            "vLLM tool parser for the model's own tool-call format (hermes, llama3_json, "
+            "mistral, qwen3_xml, ...); needed for tool_choice 'auto'. Checked at start-up."
+        ),
+    )
+    reasoning_parser: str | None = Field(
+        None,
+        description=(
+            "vLLM reasoning parser (deepseek_r1, qwen3, ...): the model's thinking goes to "
+            "reasoning_content. Checked at start-up."
+        ),
     )
     max_queue: int = Field(256, ge=1, description="Requests waiting in the engine before 429.")
     engine: VllmEngineOptions = Field(default_factory=VllmEngineOptions)  # type: ignore[arg-type]

@@ -85,6 +85,10 @@ class EncoderModel:
         return self._batcher is not None and not self._stopped
 
     @property
+    def capabilities(self) -> list[str]:
+        return []
+
+    @property
     def max_context(self) -> int | None:
         if self._description is not None:
             return self._description.max_length

@@ -30,6 +30,8 @@ def check_chat(request: ChatCompletionRequest, limits: RequestLimits) -> None:
     if request.top_logprobs is not None:
         at_most("top_logprobs", request.top_logprobs, limits.max_top_logprobs, "max_top_logprobs")
     check_count("messages", request.messages, limits)
+    if request.tools:
+        check_count("tools", request.tools, limits)
     for i, message in enumerate(request.messages):
         check_text("messages", message.text(), limits, f"messages[{i}].content")
 

@@ -14,7 +14,7 @@ from server.generation.engine.vllm_engine import VllmEngine
 from server.generation.service.pipeline import GenerationService
 from server.generation.service.prompts import PromptBuilder, load_chat_template
 from server.generation.service.tokenizer import TokenizerService
-from server.generation.types import GenerationEngine
+from server.generation.types import GenerationEngine, OutputParsers
 
 log = logging.getLogger("server.generation")
 
@@ -80,9 +80,18 @@ class GenerationModel:
         return self._tokenizer
 
     async def start(self) -> None:
+        wants_parsers = self.config.tool_call_parser or self.config.reasoning_parser
+        if wants_parsers:
+            from server.generation.engine.parsers import import_registries
+
+            # On the event loop, before this start first awaits: importing vLLM's parser
+            # registries from a thread while another model's engine imports vLLM in its own
+            # thread deadlocks on Python's import locks.
+            import_registries()
         path = resolve_source(self.config.source, self._settings.models_dir)
         tokenizer = await asyncio.to_thread(self._load_tokenizer, path)
         template = load_chat_template(self.config.chat_template)
+        parsers = self._parsers(tokenizer)
         if self._engine is None:
             self._engine = VllmEngine(self.config, path)
         await self._engine.start()
@@ -96,8 +105,33 @@ class GenerationModel:
             max_in_flight=self._engine.max_num_seqs + self.config.max_queue,
             max_output_tokens=self._settings.limits.max_tokens,
             priority_scheduling=self.config.engine.enable_priority_scheduling,
+            parsers=parsers,
         )
         log.info("%s: ready", self.name)
+
+    def _parsers(self, tokenizer: Any) -> OutputParsers | None:
+        """The configured vLLM parsers, checked before the engine loads (a bad name is a
+        configuration error that names the known ones)."""
+        config = self.config
+        if config.tool_call_parser is None and config.reasoning_parser is None:
+            return None
+        from server.generation.engine.parsers import VllmOutputParsers
+
+        return VllmOutputParsers(
+            self.name, tokenizer, config.tool_call_parser, config.reasoning_parser
+        )
+
+    @property
+    def capabilities(self) -> list[str]:
+        """What ``/v1/models`` advertises beyond the task: 'tools' when tool_choice 'auto'
+        reads the model's own calls (named and required calls work on every model),
+        'reasoning' when its thinking is split from the answer."""
+        found = []
+        if self.config.tool_call_parser is not None:
+            found.append("tools")
+        if self.config.reasoning_parser is not None:
+            found.append("reasoning")
+        return found
 
     def _load_tokenizer(self, path: str) -> Any:
         from transformers import AutoTokenizer

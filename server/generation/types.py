@@ -107,3 +107,62 @@ class GenerationEngine(Protocol):
     def unfinished(self) -> int:
         """Requests accepted and not yet finished (running, waiting or being detokenized)."""
         ...
+
+
+# --- output parsers (the model's own tool-call and reasoning formats) -----------------------
+
+
+@dataclass(frozen=True)
+class ParsedToolCall:
+    """A tool call found in the model's text: the function name and its JSON arguments."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ParsedToolCalls:
+    """A whole output split into the tool calls it makes and the content around them."""
+
+    calls: tuple[ParsedToolCall, ...]
+    content: str | None
+
+
+class ToolCallParser(Protocol):
+    """The model's tool-call format, for one choice of one request (it keeps stream state)."""
+
+    def parse(self, text: str) -> ParsedToolCalls:
+        """Calls and content of a complete output; text that is not a well-formed call
+        stays content."""
+        ...
+
+    def content_delta(self, text: str, token_ids: Sequence[int]) -> str:
+        """The part of new output that is surely content (not the start of a call)."""
+        ...
+
+
+class ReasoningParser(Protocol):
+    """The model's thinking markers, for one choice of one request (it keeps stream state)."""
+
+    def split(self, text: str) -> tuple[str | None, str | None]:
+        """(reasoning, content) of a complete output."""
+        ...
+
+    def split_delta(self, text: str, token_ids: Sequence[int]) -> tuple[str, str]:
+        """(reasoning, content) of new output."""
+        ...
+
+
+class OutputParsers(Protocol):
+    """A model's configured parsers; either may be missing (None names)."""
+
+    tool_call_parser: str | None
+    reasoning_parser: str | None
+
+    def tool_calls(self, tools: list[dict[str, Any]]) -> ToolCallParser:
+        """A parser for one choice of a request offering ``tools`` (OpenAI's tool objects)."""
+        ...
+
+    def reasoning(self) -> ReasoningParser:
+        """A reasoning parser for one choice."""
+        ...

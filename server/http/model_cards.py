@@ -19,6 +19,11 @@ class ModelCard(BaseModel):
     )
     max_model_len: int | None = None
     ready: bool = True
+    capabilities: list[str] = Field(
+        default_factory=list,
+        description="Features beyond the task: 'tools' (tool_choice 'auto' reads the model's "
+        "own calls), 'reasoning' (thinking in reasoning_content).",
+    )
 
 
 class ModelList(BaseModel):

@@ -295,8 +295,11 @@ def test_models_health_ready_metrics(server: ServerProcess) -> None:
             "created": models[0]["created"],
             "owned_by": "inference-server",
             "task": "generate",
+            "tasks": ["generate"],
+            "prompts": None,
             "max_model_len": 1024,
             "ready": True,
+            "capabilities": [],
         }
     ]
     assert httpx.get(f"{base}/health").status_code == 200

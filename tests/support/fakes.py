@@ -134,3 +134,26 @@ class FakeEngine:
             raise
         finally:
             self.active.discard(request_id)
+
+
+class ScriptedEngine(FakeEngine):
+    """Emits the given text pieces, one token each, for every choice; 'stop' at the end."""
+
+    def __init__(self, pieces: list[str]) -> None:
+        super().__init__()
+        self.pieces = pieces
+
+    async def generate(
+        self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
+    ) -> AsyncIterator[GenerationStep]:
+        self.requests.append((request_id, prompt_token_ids, spec))
+        for i, piece in enumerate(self.pieces):
+            last = i == len(self.pieces) - 1
+            yield GenerationStep(
+                deltas=[
+                    ChoiceDelta(
+                        index=c, text=piece, token_ids=[i], finish_reason="stop" if last else None
+                    )
+                    for c in range(spec.n)
+                ]
+            )

@@ -148,8 +148,8 @@ async def test_context_overflow_names_the_numbers_before_engine_work() -> None:
 
 async def test_unsupported_parameter_is_refused_by_name() -> None:
     with pytest.raises(UnsupportedParameter) as err:
-        await make_service().chat(chat(tools=[{"type": "function"}]), info())
-    assert err.value.param == "tools"
+        await make_service().chat(chat(prediction={"type": "content", "content": "x"}), info())
+    assert err.value.param == "prediction"
 
 
 async def test_stream_close_aborts_every_prompt() -> None:

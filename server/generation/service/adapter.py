@@ -84,9 +84,11 @@ class RequestAdapter(Protocol[Response, Chunk]):
         """Chunks sent before any output."""
         ...
 
-    def chunk(self, index: int, prompt_index: int, delta: ChoiceDelta) -> Chunk | None:
-        """The chunk for one choice's delta (``index`` counts over every prompt's choices);
-        None to send nothing."""
+    def chunk(
+        self, index: int, prompt_index: int, delta: ChoiceDelta
+    ) -> Chunk | list[Chunk] | None:
+        """The chunk for one choice's delta (``index`` counts over every prompt's choices),
+        or several in order (a delta that starts tool calls); None to send nothing."""
         ...
 
     def with_usage(self, chunk: Chunk, usage: Usage) -> Chunk:

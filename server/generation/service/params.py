@@ -21,9 +21,12 @@ _UNSUPPORTED = (
 )
 
 
-def refuse_unsupported(request: SamplingFields) -> None:
-    """A 400 naming the first output-changing parameter we do not support."""
+def refuse_unsupported(request: SamplingFields, handled: frozenset[str] = frozenset()) -> None:
+    """A 400 naming the first output-changing parameter we do not support; ``handled`` names
+    the ones the endpoint implements itself."""
     for name in _UNSUPPORTED:
+        if name in handled:
+            continue
         value = getattr(request, name)
         if value is not None and value != [] and value != {}:
             raise UnsupportedParameter(name)
@@ -130,11 +133,15 @@ def _common(
 
 
 def chat_spec(
-    request: ChatCompletionRequest, prompt_tokens: int, max_model_len: int, cap: int
+    request: ChatCompletionRequest,
+    prompt_tokens: int,
+    max_model_len: int,
+    cap: int,
+    handled: frozenset[str] = frozenset(),
 ) -> SamplingSpec:
     """Sampling for a chat request whose prompt has ``prompt_tokens`` tokens; ``cap`` bounds
     the output when the request sets no maximum."""
-    refuse_unsupported(request)
+    refuse_unsupported(request, handled)
     if (
         request.max_tokens is not None
         and request.max_completion_tokens is not None

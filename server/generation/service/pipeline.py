@@ -31,7 +31,13 @@ from server.generation.service.chat import ChatAdapter
 from server.generation.service.completions import CompletionAdapter
 from server.generation.service.prompts import PromptBuilder
 from server.generation.service.streams import merge, started
-from server.generation.types import ChoiceDelta, GenerationEngine, GenerationStep, SamplingSpec
+from server.generation.types import (
+    ChoiceDelta,
+    GenerationEngine,
+    GenerationStep,
+    OutputParsers,
+    SamplingSpec,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -90,6 +96,7 @@ class GenerationService:
         *,
         max_output_tokens: int = 16384,
         priority_scheduling: bool = False,
+        parsers: OutputParsers | None = None,
     ) -> None:
         self.name = name
         self.engine = engine
@@ -98,6 +105,7 @@ class GenerationService:
         self.max_in_flight = max_in_flight
         self.max_output_tokens = max_output_tokens
         self.priority_scheduling = priority_scheduling
+        self.parsers = parsers  # the model's tool-call and reasoning formats, if configured
         self.in_flight = 0  # engine requests running or queued in the engine
         self.starting = 0  # admitted requests still being tokenized and started
 
@@ -105,7 +113,8 @@ class GenerationService:
 
     async def chat(self, request: ChatCompletionRequest, info: RequestInfo) -> ChatResult:
         """A full chat completion, or an iterator of chunks when ``request.stream``."""
-        return await self.serve(ChatAdapter(request, self.name, info.request_id, now()), info)
+        adapter = ChatAdapter(request, self.name, info.request_id, now(), self.parsers)
+        return await self.serve(adapter, info)
 
     async def complete(self, request: CompletionRequest, info: RequestInfo) -> CompletionResult:
         """A full completion, or an iterator of chunks when ``request.stream``."""
@@ -225,7 +234,9 @@ class GenerationService:
                     adapter.on_prompt_logprobs(prompt_index, step.prompt_logprobs)
                 for delta in step.deltas:
                     piece = adapter.chunk(prompt_index * n + delta.index, prompt_index, delta)
-                    if piece is not None:
-                        yield so_far(piece)
+                    if piece is None:
+                        continue
+                    for one in piece if isinstance(piece, list) else [piece]:
+                        yield so_far(one)
         if include_usage:
             yield adapter.usage_chunk(usage(info.prompt_tokens, info.completion_tokens))
