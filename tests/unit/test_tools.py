@@ -354,7 +354,8 @@ async def test_named_choice_forces_the_schema_and_streams_header_first() -> None
     reply = await svc.chat(request(tools=TOOLS, tool_choice=named), info())
     assert isinstance(reply, ChatCompletion)
     choice = reply.choices[0]
-    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    # OpenAI ends a turn whose tool_choice named the function with 'stop'.
+    assert choice.finish_reason == "stop" and choice.message.content is None
     [call] = choice.message.tool_calls or []
     assert call.id.startswith("call_") and call.function.arguments == '{"city": "Paris"}'
     assert engine.requests[0][2].json_schema == PARAMS
@@ -366,7 +367,7 @@ async def test_named_choice_forces_the_schema_and_streams_header_first() -> None
     assert header.id and header.function.name == "get_weather" and header.function.arguments == ""
     fragments = [d.tool_calls[0].function.arguments for d in deltas[1:] if d.tool_calls]
     assert "".join(f or "" for f in fragments) == call.function.arguments
-    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+    assert chunks[-1].choices[0].finish_reason == "stop"
     dumped = json.loads(chunks[2].model_dump_json())["choices"][0]["delta"]
     assert dumped["tool_calls"] == [{"index": 0, "function": {"arguments": '{"city"'}}]
 

@@ -38,9 +38,10 @@ _HANDLED = frozenset(
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 
 
-def _finish_reason(reason: str | None, called: bool) -> str | None:
-    # As OpenAI reports it: a turn that ended by calling tools finished for 'tool_calls'.
-    return "tool_calls" if called and reason == "stop" else reason
+def _finish_reason(reason: str | None, called: bool, named: bool) -> str | None:
+    # As OpenAI reports it: a turn that ended by calling tools finished for 'tool_calls',
+    # except when tool_choice named the function: then it is a plain 'stop'.
+    return "tool_calls" if called and not named and reason == "stop" else reason
 
 
 class ChatAdapter:
@@ -129,7 +130,8 @@ class ChatAdapter:
             tool_calls=parsed.calls or None,
             reasoning_content=parsed.reasoning,
         )
-        return message, _finish_reason(choice.finish_reason, output.called)
+        named = self.plan.mode == "named"
+        return message, _finish_reason(choice.finish_reason, output.called, named)
 
     def response(self, choices: list[GatheredChoice], usage: Usage) -> ChatCompletion:
         built = []
@@ -196,7 +198,7 @@ class ChatAdapter:
         if chunks and logprobs is not None:
             chunks[0].choices[0].logprobs = logprobs
         if chunks and finished:
-            reason = _finish_reason(delta.finish_reason, output.called)
+            reason = _finish_reason(delta.finish_reason, output.called, self.plan.mode == "named")
             chunks[-1].choices[0].finish_reason = reason
         return chunks
 
