@@ -192,10 +192,11 @@ def test_each_view_offers_only_models_of_its_task(page: Page, server: ServerProc
         assert options == [c["id"] for c in cards if c["task"] == task], view
     # No rerank model in this configuration: the view says so and offers no form.
     page.click("#tabs a[data-view=rerank]")
-    assert page.is_visible("#view-rerank .empty")
+    # The tab switch is handled on the page's hashchange: wait for it, do not race it.
+    page.wait_for_selector("#view-rerank .empty", state="visible", timeout=10_000)
     assert "rerank" in page.inner_text("#view-rerank .empty")
+    page.wait_for_selector("#view-chat", state="hidden", timeout=10_000)
     assert page.is_hidden("#rerank-form")
-    assert page.is_hidden("#view-chat")
 
 
 def test_chat_streams_an_answer_with_ttft_and_tokens_per_second(
