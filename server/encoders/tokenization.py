@@ -71,6 +71,12 @@ class TextEncoder:
         """The vocabulary entry of ``token_id`` (what Transformers' convert_ids_to_tokens gives)."""
         return self._exact.id_to_token(token_id) or ""
 
+    def _encode_exact(self, texts: Sequence[str]) -> list[Encoding]:
+        """Untruncated encodings: one text encoded directly, several as one batch."""
+        if len(texts) == 1:
+            return [self._exact.encode(texts[0])]
+        return self._exact.encode_batch(list(texts))
+
     # -- single texts -------------------------------------------------------------------------
 
     async def encode(self, texts: Sequence[str], *, truncate: bool, param: str) -> list[Encoding]:
@@ -81,10 +87,7 @@ class TextEncoder:
 
     def encode_now(self, texts: Sequence[str], *, truncate: bool, param: str) -> list[Encoding]:
         """:meth:`encode` on the calling thread."""
-        if len(texts) == 1:
-            encodings = [self._exact.encode(texts[0])]
-        else:
-            encodings = self._exact.encode_batch(list(texts))
+        encodings = self._encode_exact(texts)
         for i, encoding in enumerate(encodings):
             if len(encoding.ids) > self.max_length:
                 if not truncate:
@@ -127,11 +130,7 @@ class TextEncoder:
         hint: str,
     ) -> list[Features]:
         limit = self.max_length if limit is None else limit
-        full = [prompt + text for text in texts]
-        if len(full) == 1:
-            encodings = [self._exact.encode(full[0])]
-        else:
-            encodings = self._exact.encode_batch(full)
+        encodings = self._encode_exact([prompt + text for text in texts])
         result = []
         for i, encoding in enumerate(encodings):
             ids = encoding.ids

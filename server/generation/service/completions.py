@@ -55,7 +55,8 @@ class CompletionAdapter:
     def prepare(self, prompts: PromptBuilder, prompt_ids: list[list[int]]) -> None:
         echo = self.request.echo
         self._echoes = [prompts.decode(ids) if echo else "" for ids in prompt_ids]
-        self._first_tokens = [prompts.decode(ids[:1]) for ids in prompt_ids]
+        if echo and self.request.logprobs is not None:  # only then do prompt logprobs come
+            self._first_tokens = [prompts.decode(ids[:1]) for ids in prompt_ids]
         n = self.request.n
         per_choice = [self._echoes[i // n] for i in range(len(prompt_ids) * n)]
         self._offsets = [len(e) for e in per_choice]
