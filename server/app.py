@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -33,6 +34,10 @@ from server.http.errors import install_error_handlers
 from server.http.guard import RequestGuardMiddleware
 from server.http.openapi import install_openapi
 from server.http.request_context import RequestContextMiddleware
+from server.responses.router import responses_router
+from server.responses.service import ResponsesService
+from server.store.database import Database
+from server.store.responses import ResponseStore
 
 ModelConfig = GenerateModelConfig | EncoderModelConfig
 ModelFactory = Callable[[ModelConfig, Settings, Metrics], ServedModel]
@@ -65,21 +70,28 @@ def create_app(
         metrics=Metrics(),
         registry=ModelRegistry(),
         lifecycle=Lifecycle(settings.drain_timeout_s, on_fatal),
+        store=Database(settings.store),
     )
+    responses = ResponsesService(ResponseStore(state.store, owner=uuid.uuid4().hex))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for config in settings.models:
             state.registry.add(model_factory(config, settings, state.metrics))
+        opener = asyncio.create_task(state.store.open_when_reachable(), name="store-opener")
         loader = asyncio.create_task(
             load_and_watch(state.registry, state.lifecycle), name="model-loader"
         )
+        responses.background.start_sweeper()
         try:
             yield
         finally:
-            loader.cancel()
-            await asyncio.gather(loader, return_exceptions=True)
+            await responses.background.stop()
+            for task in (loader, opener):
+                task.cancel()
+            await asyncio.gather(loader, opener, return_exceptions=True)
             await stop_all(state.registry)
+            await state.store.close()
 
     app = FastAPI(
         title="Inference server",
@@ -103,7 +115,14 @@ def create_app(
     app.add_middleware(RequestGuardMiddleware, limits=settings.limits)
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
     install_cors(app, settings)  # outermost: answers preflights before the key check
-    for router in (probes.router, models.router, generation_router, encoders_router):
+    routers = (
+        probes.router,
+        models.router,
+        generation_router,
+        responses_router(responses),
+        encoders_router,
+    )
+    for router in routers:
         app.include_router(router)
     playground.install_playground(app, settings)
     install_openapi(app)

@@ -180,6 +180,36 @@ class RequestLimits(_Strict):
     max_top_logprobs: int = Field(20, ge=0, description="Alternatives per token (top_logprobs).")
 
 
+class StoreSettings(_Strict):
+    """Where stored responses (and files and batch jobs) live, and for how long."""
+
+    data_dir: Path = Field(
+        Path("data"), description="Directory of the embedded SQLite store (and stored files)."
+    )
+    database_url: str | None = Field(
+        None,
+        description="A PostgreSQL URL (postgresql://user:password@host:port/db) shared by "
+        "several replicas; unset: the embedded SQLite file in data_dir.",
+    )
+    response_ttl_s: float = Field(
+        30 * 24 * 3600.0, gt=0, description="How long a stored response is kept (30 days)."
+    )
+    purge_interval_s: float = Field(
+        600.0, gt=0, description="How often expired responses are purged."
+    )
+    max_response_bytes: int = Field(
+        4 * 1024 * 1024,
+        ge=1024,
+        description="Largest stored response (its input items and output, as JSON).",
+    )
+    max_chain_length: int = Field(
+        256, ge=1, description="Responses a previous_response_id chain may reach back."
+    )
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="How long to wait for the database before answering 503."
+    )
+
+
 class Settings(BaseSettings):
     """Everything the server needs to start; each field is also a CLI flag and an env var."""
 
@@ -236,6 +266,10 @@ class Settings(BaseSettings):
         30.0,
         ge=0,
         description="On SIGTERM: how long in-flight requests may finish (new ones get 503).",
+    )
+    store: StoreSettings = Field(
+        default_factory=StoreSettings,  # type: ignore[arg-type]
+        description="The database of stored responses, files and batch jobs.",
     )
     models: list[ModelConfig] = Field(
         default_factory=list, description="The served models (see the YAML file for the shape)."

@@ -19,6 +19,7 @@ from server.core.registry import ModelRegistry
 from server.core.settings import RequestLimits, Settings
 from server.core.state import ServerState
 from server.http.request_context import request_info
+from server.store.database import Database
 
 
 def attach_state(app: FastAPI, state: ServerState) -> None:
@@ -56,6 +57,10 @@ async def _lifecycle(request: Request) -> Lifecycle:
     return server_state(request.app).lifecycle
 
 
+async def _store(request: Request) -> Database:
+    return server_state(request.app).store
+
+
 async def _info(request: Request) -> RequestInfo:
     return request_info(request.scope)
 
@@ -66,4 +71,5 @@ MetricsDep = Annotated[Metrics, Depends(_metrics)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 LimitsDep = Annotated[RequestLimits, Depends(_limits)]
 LifecycleDep = Annotated[Lifecycle, Depends(_lifecycle)]
+StoreDep = Annotated[Database, Depends(_store)]
 InfoDep = Annotated[RequestInfo, Depends(_info)]

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from server.core.errors import ServerError, Unavailable
 from server.core.lifecycle import Lifecycle
 from server.core.registry import ModelRegistry
-from server.http.deps import LifecycleDep, MetricsDep, RegistryDep
+from server.http.deps import LifecycleDep, MetricsDep, RegistryDep, StoreDep
 from server.http.errors import domain_error_body
 
 HEALTH_PATH = "/health"
@@ -40,13 +40,16 @@ async def health(lifecycle: LifecycleDep, registry: RegistryDep) -> Response:
 
 
 @router.get(READY_PATH)
-async def ready(lifecycle: LifecycleDep, registry: RegistryDep) -> Response:
-    """200 once every configured model is loaded; 503 before that and while shutting down."""
+async def ready(lifecycle: LifecycleDep, registry: RegistryDep, store: StoreDep) -> Response:
+    """200 once every configured model is loaded and the store answers; 503 before that,
+    while the database is unreachable and while shutting down."""
     models = {m.name: ("ready" if m.ready else "loading") for m in registry}
     if _failed(lifecycle, registry) or lifecycle.drain.draining:
         message = "the server is shutting down"
     elif not registry.ready:
         message = "not every model is loaded yet"
+    elif not await store.ping():
+        message = "the store (database) is unavailable"
     else:
         return JSONResponse({"status": "ready", "models": models})
     body = domain_error_body(Unavailable(message, code=None))

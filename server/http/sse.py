@@ -1,5 +1,6 @@
 """Server-sent events: each chunk as a ``data:`` event, errors as an error event, then
-``[DONE]`` (FastAPI's encoder does the framing)."""
+``[DONE]`` (FastAPI's encoder does the framing). Typed streams (the Responses API) name each
+event after its ``type`` and end without ``[DONE]``, as OpenAI sends them."""
 
 from __future__ import annotations
 
@@ -18,24 +19,29 @@ log = logging.getLogger("server.http")
 DONE = format_sse_event(data_str="[DONE]")
 
 
-async def _sse_events(chunks: AsyncIterator[BaseModel]) -> AsyncIterator[bytes]:
+async def _sse_events(chunks: AsyncIterator[BaseModel], typed: bool) -> AsyncIterator[bytes]:
     """Each chunk as an SSE ``data:`` event; an error becomes an error event; then [DONE]."""
+    error: dict[str, object] | None = None
     try:
         async for chunk in chunks:
-            yield format_sse_event(data_str=chunk.model_dump_json())
+            event = getattr(chunk, "type", None) if typed else None
+            yield format_sse_event(data_str=chunk.model_dump_json(), event=event)
     except ServerError as exc:
-        yield format_sse_event(data_str=json.dumps(domain_error_body(exc)))
+        error = domain_error_body(exc)
     except Exception:
         log.exception("error while streaming")
-        yield format_sse_event(
-            data_str=json.dumps(error_body("Internal server error", "server_error", None, None))
-        )
-    yield DONE
+        error = error_body("Internal server error", "server_error", None, None)
+    if error is not None:
+        yield format_sse_event(data_str=json.dumps(error), event="error" if typed else None)
+    if not typed:
+        yield DONE
 
 
-def sse_response(chunks: AsyncIterator[BaseModel]) -> EventSourceResponse:
+def sse_response(chunks: AsyncIterator[BaseModel], *, typed: bool = False) -> EventSourceResponse:
     """A ``text/event-stream`` response; Starlette cancels it when the client disconnects,
-    which closes ``chunks`` and so aborts the engine request."""
+    which closes ``chunks`` and so aborts the engine request. ``typed``: name each event
+    after the chunk's ``type`` and send no ``[DONE]``."""
     return EventSourceResponse(
-        _sse_events(chunks), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        _sse_events(chunks, typed),
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

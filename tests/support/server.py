@@ -80,7 +80,9 @@ def start_server(
     """Write ``config`` as YAML, start the server on a free port and wait for ``/ready``."""
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "config.yaml"
-    config_path.write_text(yaml.safe_dump({"models_dir": str(MODELS_DIR), **config}))
+    # Each server's embedded store lives in its own work directory unless the test says.
+    defaults = {"models_dir": str(MODELS_DIR), "store": {"data_dir": str(workdir / "data")}}
+    config_path.write_text(yaml.safe_dump(defaults | config))
     argv = (sys.executable, "-m", "server", "--config", str(config_path))
     argv += ("--host", "127.0.0.1", "--port", "{port}", *(args or []))
     spec = ServerSpec(name="server", argv=argv, env=tuple((env or {}).items()))

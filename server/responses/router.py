@@ -1,0 +1,74 @@
+"""``/v1/responses`` routes: find the model, run the service (cancelled if the client
+leaves), answer JSON or a typed SSE stream. The service is bound when the app is built."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from server.generation.model import GenerationModel
+from server.generation.router import STREAM_RESPONSE
+from server.http.deps import InfoDep, RegistryDep
+from server.http.disconnect import ClientDisconnected, cancel_on_disconnect, client_closed
+from server.http.sse import sse_response
+from server.responses.protocol import (
+    DeletedResponse,
+    InputItemList,
+    ResponseObject,
+    ResponsesRequest,
+)
+from server.responses.service import ResponsesService
+
+RESPONSES_PATH = "/v1/responses"
+
+
+def _json(body: ResponseObject | DeletedResponse | InputItemList) -> Response:
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+def responses_router(service: ResponsesService) -> APIRouter:
+    """The routes of the Responses API, served by ``service``."""
+    router = APIRouter(tags=["responses"])
+
+    @router.post(RESPONSES_PATH, response_model=ResponseObject, responses=STREAM_RESPONSE)
+    async def create_response(
+        body: ResponsesRequest, request: Request, registry: RegistryDep, info: InfoDep
+    ) -> Response:
+        """Create a response (streamed as typed SSE events when ``stream`` is true)."""
+        model = registry.lookup(body.model, GenerationModel, "generate")
+        info.served_by(model.name, model.task, RESPONSES_PATH)
+        try:
+            result = await cancel_on_disconnect(request, service.create(body, model.service, info))
+        except ClientDisconnected:
+            return client_closed()
+        if isinstance(result, ResponseObject):
+            return _json(result)
+        return sse_response(result, typed=True)
+
+    @router.get(RESPONSES_PATH + "/{response_id}", response_model=ResponseObject)
+    async def get_response(response_id: str) -> Response:
+        """A stored response."""
+        return _json(await service.get(response_id))
+
+    @router.delete(RESPONSES_PATH + "/{response_id}", response_model=DeletedResponse)
+    async def delete_response(response_id: str) -> Response:
+        """Delete a stored response (a background one still running is cancelled)."""
+        return _json(await service.delete(response_id))
+
+    @router.get(RESPONSES_PATH + "/{response_id}/input_items", response_model=InputItemList)
+    async def list_input_items(
+        response_id: str,
+        after: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        order: Literal["asc", "desc"] = "desc",
+    ) -> Response:
+        """The input items of a stored response, newest first unless ``order=asc``."""
+        return _json(await service.input_items(response_id, after, limit, order))
+
+    @router.post(RESPONSES_PATH + "/{response_id}/cancel", response_model=ResponseObject)
+    async def cancel_response(response_id: str) -> Response:
+        """Cancel a background response that is queued or in progress."""
+        return _json(await service.cancel(response_id))
+
+    return router
