@@ -22,7 +22,7 @@ from server.responses.protocol import (
     IncompleteDetails,
     OutputFunctionCall,
     OutputItem,
-    OutputMessage,
+    OutputMessageItem,
     OutputReasoning,
     OutputText,
     ReasoningText,
@@ -125,7 +125,9 @@ class ResponsesAdapter:
             )
         if message.content or not (message.tool_calls or items):
             items.append(
-                OutputMessage(id=new_id("msg"), content=[OutputText(text=message.content or "")])
+                OutputMessageItem(
+                    id=new_id("msg"), content=[OutputText(text=message.content or "")]
+                )
             )
         for call in message.tool_calls or []:
             items.append(

@@ -16,7 +16,7 @@ from server.responses.items import new_id
 from server.responses.protocol import (
     OutputFunctionCall,
     OutputItem,
-    OutputMessage,
+    OutputMessageItem,
     OutputReasoning,
     OutputText,
     ReasoningText,
@@ -66,8 +66,8 @@ class EventWriter:
     def text(self, delta: str) -> list[ResponseEvent]:
         events: list[ResponseEvent] = []
         item = self._open
-        if not isinstance(item, OutputMessage):
-            item = OutputMessage(id=new_id("msg"), status="in_progress")
+        if not isinstance(item, OutputMessageItem):
+            item = OutputMessageItem(id=new_id("msg"), status="in_progress")
             events += self._add(item)
             item.content.append(OutputText(text=""))
             events.append(self._part_event("response.content_part.added", item))
@@ -120,7 +120,7 @@ class EventWriter:
             )
         ]
 
-    def _part_event(self, type_: str, item: OutputMessage) -> ResponseEvent:
+    def _part_event(self, type_: str, item: OutputMessageItem) -> ResponseEvent:
         return self.event(
             type_,
             item_id=item.id,
@@ -136,7 +136,7 @@ class EventWriter:
             return []
         out = self._index(item)
         events = []
-        if isinstance(item, OutputMessage):
+        if isinstance(item, OutputMessageItem):
             text = item.content[0].text
             events.append(
                 self.event(

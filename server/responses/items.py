@@ -49,11 +49,8 @@ def _text(content: str | list[Content], where: str) -> str:
     return "".join(parts)
 
 
-def input_items(value: str | list[InputItem]) -> list[dict[str, Any]]:
+def input_items(items: list[InputItem]) -> list[dict[str, Any]]:
     """The request's input as stored and listed: a list of items, each with an id."""
-    items: list[InputItem] = (
-        [MessageItem(role="user", content=value)] if isinstance(value, str) else value
-    )
     stored = []
     for index, item in enumerate(items):
         where = f"input[{index}]"

@@ -9,28 +9,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from server.generation.protocol import Temperature
 
 # --- request: input items -------------------------------------------------------------------
 
 
-class _Item(BaseModel):
+class _InputPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class TextContent(_Item):
+class TextContent(_InputPart):
     type: Literal["input_text", "output_text"]
     text: str
 
 
-class RefusalContent(_Item):
+class RefusalContent(_InputPart):
     type: Literal["refusal"]
     refusal: str
 
 
-class UnsupportedContent(_Item):
+class UnsupportedContent(_InputPart):
     """Images, files and audio: this server's models read text only (400 naming them)."""
 
     type: Literal["input_image", "input_file", "input_audio"]
@@ -39,14 +39,14 @@ class UnsupportedContent(_Item):
 Content = Annotated[TextContent | RefusalContent | UnsupportedContent, Field(discriminator="type")]
 
 
-class MessageItem(_Item):
+class MessageItem(_InputPart):
     type: Literal["message"] = "message"
     id: str | None = None
     role: Literal["user", "system", "developer", "assistant"]
     content: str | list[Content]
 
 
-class FunctionCallItem(_Item):
+class FunctionCallItem(_InputPart):
     type: Literal["function_call"]
     id: str | None = None
     call_id: str = Field(min_length=1)
@@ -54,38 +54,49 @@ class FunctionCallItem(_Item):
     arguments: str
 
 
-class FunctionCallOutputItem(_Item):
+class FunctionCallOutputItem(_InputPart):
     type: Literal["function_call_output"]
     id: str | None = None
     call_id: str = Field(min_length=1)
     output: str | list[Content]
 
 
-class ReasoningItem(_Item):
+class ReasoningItem(_InputPart):
     """A reasoning item given back: it carries nothing the next turn's prompt renders."""
 
     type: Literal["reasoning"]
     id: str | None = None
 
 
-class ItemReference(_Item):
+class ItemReference(_InputPart):
     type: Literal["item_reference"]
     id: str
 
 
+def _item_type(value: Any) -> str:
+    # A message may leave out its type (OpenAI's "easy input message").
+    if isinstance(value, dict):
+        return str(value.get("type", "message"))
+    return str(getattr(value, "type", "message"))
+
+
 InputItem = Annotated[
-    MessageItem | FunctionCallItem | FunctionCallOutputItem | ReasoningItem | ItemReference,
-    Field(discriminator="type"),
+    Annotated[MessageItem, Tag("message")]
+    | Annotated[FunctionCallItem, Tag("function_call")]
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
+    | Annotated[ReasoningItem, Tag("reasoning")]
+    | Annotated[ItemReference, Tag("item_reference")],
+    Discriminator(_item_type),
 ]
 
 # --- request: options ------------------------------------------------------------------------
 
 
-class _Strict(BaseModel):
+class _StrictOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class FunctionTool(_Strict):
+class FunctionTool(_StrictOptions):
     type: Literal["function"]
     name: str
     description: str | None = None
@@ -93,12 +104,12 @@ class FunctionTool(_Strict):
     strict: bool | None = None
 
 
-class NamedFunction(_Strict):
+class NamedFunctionChoice(_StrictOptions):
     type: Literal["function"]
     name: str
 
 
-class TextFormat(_Strict):
+class TextFormat(_StrictOptions):
     type: Literal["text", "json_object", "json_schema"]
     name: str | None = Field(None, min_length=1, max_length=64)
     description: str | None = None
@@ -106,28 +117,28 @@ class TextFormat(_Strict):
     strict: bool | None = None
 
 
-class TextOptions(_Strict):
+class TextOptions(_StrictOptions):
     format: TextFormat | None = None
     verbosity: Literal["low", "medium", "high"] | None = None
 
 
-class ReasoningOptions(_Strict):
+class ReasoningOptions(_StrictOptions):
     effort: str | None = None
     summary: Literal["auto", "concise", "detailed"] | None = None
     generate_summary: Literal["auto", "concise", "detailed"] | None = None
 
 
-class StreamOptions(_Strict):
+class ResponseStreamOptions(_StrictOptions):
     include_obfuscation: bool | None = None
 
 
-class ResponsesRequest(_Strict):
+class ResponsesRequest(_StrictOptions):
     """``POST /v1/responses``."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     model: str = Field(min_length=1)
-    input: str | list[InputItem]
+    input: list[InputItem] = Field(description="A string (one user message) or items.")
     instructions: str | None = None
     # Checked by the service, so that another tool type is a 400 naming its type.
     tools: list[dict[str, Any]] | None = None
@@ -142,7 +153,7 @@ class ResponsesRequest(_Strict):
     previous_response_id: str | None = None
     metadata: dict[str, str] | None = Field(None, max_length=16)
     stream: bool = False
-    stream_options: StreamOptions | None = None
+    stream_options: ResponseStreamOptions | None = None
     background: bool = False
     truncation: Literal["auto", "disabled"] | None = None
     user: str | None = None
@@ -158,6 +169,15 @@ class ResponsesRequest(_Strict):
     max_tool_calls: int | None = None
     prompt: Any = None
     conversation: Any = None
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _text_is_a_user_message(cls, value: Any) -> Any:
+        return (
+            [{"type": "message", "role": "user", "content": value}]
+            if isinstance(value, str)
+            else value
+        )
 
 
 # --- the Response object -----------------------------------------------------------------------
@@ -175,7 +195,7 @@ class ReasoningText(BaseModel):
     text: str
 
 
-class OutputMessage(BaseModel):
+class OutputMessageItem(BaseModel):
     type: Literal["message"] = "message"
     id: str
     status: Literal["in_progress", "completed", "incomplete"] = "completed"
@@ -201,7 +221,7 @@ class OutputReasoning(BaseModel):
 
 
 OutputItem = Annotated[
-    OutputMessage | OutputFunctionCall | OutputReasoning, Field(discriminator="type")
+    OutputMessageItem | OutputFunctionCall | OutputReasoning, Field(discriminator="type")
 ]
 
 
@@ -266,7 +286,7 @@ class ResponseObject(BaseModel):
         return "".join(
             part.text
             for item in self.output
-            if isinstance(item, OutputMessage)
+            if isinstance(item, OutputMessageItem)
             for part in item.content
         )
 
