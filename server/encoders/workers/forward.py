@@ -1,7 +1,9 @@
 """The forward stage: padded tensors in, compact float32 numpy arrays out.
 
 Worker-side only (imports torch). Results are reduced in the worker (pooling, softmax, only
-the real tokens) so that little crosses the pipe back to the API process.
+the real tokens) so that little crosses the pipe back to the API process. The model itself
+is a runner (torch or ONNX Runtime, see server.encoders.backends.runners): padding, pooling
+and activations are the same code for both.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from server.encoders.backends.runners import ModelRunner
 from server.encoders.workers.pooling import SentencePooler
 from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec
 
@@ -18,19 +21,18 @@ class BatchForward:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        runner: ModelRunner,
         description: ModelDescription,
         pooling: PoolingSpec | None,
         *,
-        device: str,
         dtype: torch.dtype,
     ) -> None:
-        self.model = model
+        self.runner = runner
         self.head = description.head
         self.activation = description.activation
         self.pad_id = description.pad_id
-        self.device = torch.device(device)
-        self.pooler = SentencePooler(pooling, dtype, device) if pooling is not None else None
+        self.device = runner.device
+        self.pooler = SentencePooler(pooling, dtype, str(self.device)) if pooling else None
 
     def __call__(
         self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None
@@ -41,17 +43,14 @@ class BatchForward:
             valid = positions[None, :] < lengths[:, None]
             input_ids = np.full(valid.shape, self.pad_id, dtype=np.int64)
             input_ids[valid] = ids
-            mask = torch.from_numpy(valid.astype(np.int64)).to(self.device)
-            inputs = {
-                "input_ids": torch.from_numpy(input_ids).to(self.device),
-                "attention_mask": mask,
-            }
+            mask = valid.astype(np.int64)
+            inputs = {"input_ids": input_ids, "attention_mask": mask}
             if type_ids is not None:
                 types = np.zeros(valid.shape, dtype=np.int64)
                 types[valid] = type_ids
-                inputs["token_type_ids"] = torch.from_numpy(types).to(self.device)
-            output = self.model(**inputs)[0]
-            return self._reduce(output, mask).cpu().numpy()
+                inputs["token_type_ids"] = types
+            output = self.runner(inputs)
+            return self._reduce(output, torch.from_numpy(mask).to(self.device)).cpu().numpy()
 
     def _reduce(self, output: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.head is Head.EMBED:
