@@ -39,5 +39,9 @@ class OnnxSession:
         self.providers = tuple(self._session.get_providers())
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> np.ndarray:
-        feed = {name: inputs[name] for name in self.input_names}
+        # Single texts come without token types; the models read zeros then, as torch does.
+        feed = {name: inputs.get(name) for name in self.input_names}
+        for name, value in feed.items():
+            if value is None:
+                feed[name] = np.zeros_like(inputs["input_ids"])
         return np.asarray(self._session.run(None, feed)[0])
