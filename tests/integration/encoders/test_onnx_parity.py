@@ -189,3 +189,30 @@ def test_served_onnx_matches_torch(onnx_http: httpx.Client) -> None:
     a, b = answers["minilm-torch"], answers["minilm-onnx"]
     cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cosine.min() >= 0.99999
+
+
+def test_failed_export_falls_back_to_torch(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from server.encoders.backends import build
+    from server.encoders.workers.worker import _load as load_worker
+
+    def broken(*args: object, **kwargs: object) -> Path:
+        raise RuntimeError("exporter crashed")
+
+    monkeypatch.setattr(build, "exported_model", broken)
+    spec = WorkerSpec(
+        model="m",
+        task="embed",
+        path=str(minilm_dir()),
+        device="cpu",
+        dtype="float32",
+        threads=1,
+        backend="onnx",
+    )
+    with caplog.at_level("WARNING", logger="server.encoders.worker"):
+        forward, description = load_worker(spec)
+    assert description.backend == "torch"
+    assert "exporter crashed" in caplog.text and "using torch" in caplog.text
+    ids = np.array([101, 7592, 102], dtype=np.int32)
+    assert forward(ids, np.array([3], dtype=np.int32), None).shape == (1, 384)
