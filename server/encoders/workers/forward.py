@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from server.encoders.backends.runners import ModelRunner
+from server.encoders.workers.buckets import length_buckets
 from server.encoders.workers.pooling import SentencePooler
 from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec
 
@@ -37,7 +38,39 @@ class BatchForward:
     def __call__(
         self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None
     ) -> np.ndarray:
-        """Outputs for a batch: one row per input, or per real token for token heads."""
+        """Outputs for a batch: one row per input, or per real token for token heads.
+
+        On a CPU the batch runs as length buckets (see ``buckets``); a GPU takes it whole,
+        where one large call beats several small ones."""
+        buckets = length_buckets(lengths) if self.device.type == "cpu" else []
+        if len(buckets) <= 1:
+            return self._run(ids, lengths, type_ids)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+
+        def gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return np.concatenate([values[starts[i] : starts[i] + lengths[i]] for i in rows])
+
+        outputs = [
+            self._run(
+                gather(ids, rows),
+                lengths[rows],
+                gather(type_ids, rows) if type_ids is not None else None,
+            )
+            for rows in buckets
+        ]
+        if self.head is Head.TOKENS:  # one row per token: put each input's rows back in order
+            blocks: list[np.ndarray] = [outputs[0][:0]] * len(lengths)
+            for rows, output in zip(buckets, outputs, strict=True):
+                offsets = np.concatenate(([0], np.cumsum(lengths[rows])))
+                for k, i in enumerate(rows):
+                    blocks[i] = output[offsets[k] : offsets[k + 1]]
+            return np.concatenate(blocks)
+        result = np.empty((len(lengths), *outputs[0].shape[1:]), dtype=outputs[0].dtype)
+        for rows, output in zip(buckets, outputs, strict=True):
+            result[rows] = output
+        return result
+
+    def _run(self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None) -> np.ndarray:
         with torch.inference_mode():
             positions = np.arange(int(lengths.max()))
             valid = positions[None, :] < lengths[:, None]
