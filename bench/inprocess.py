@@ -76,11 +76,14 @@ def onnx_session(path: Path, threads: int) -> Any:
 
 def onnx_model_path(task: str, model_dir: Path, quantize: str | None = None) -> Path:
     """The server's export of this model for the task's head (exported now if missing)."""
+    from transformers import AutoTokenizer
+
     from server.encoders.backends.onnx_export import exported_model
     from server.encoders.workers.spec import Head
 
     head = {"embed": Head.EMBED, "classify": Head.SEQUENCE, "ner": Head.TOKENS}[task]
-    return exported_model(model_dir, head, True, quantize=quantize)
+    uses_types = "token_type_ids" in AutoTokenizer.from_pretrained(model_dir).model_input_names
+    return exported_model(model_dir, head, uses_types, quantize=quantize)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
