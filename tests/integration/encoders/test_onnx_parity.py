@@ -216,3 +216,28 @@ def test_failed_export_falls_back_to_torch(
     assert "exporter crashed" in caplog.text and "using torch" in caplog.text
     ids = np.array([101, 7592, 102], dtype=np.int32)
     assert forward(ids, np.array([3], dtype=np.int32), None).shape == (1, 384)
+
+
+def test_int8_quantized_embeddings_stay_close(sentences: list[str]) -> None:
+    from server.encoders.workers.worker import _load as load_worker
+
+    fp32, description = _load(minilm_dir(), "embed", "onnx")
+    spec = WorkerSpec(
+        model="m",
+        task="embed",
+        path=str(minilm_dir()),
+        device="cpu",
+        dtype="float32",
+        threads=2,
+        backend="onnx",
+        quantize="int8",
+    )
+    int8, quantized = load_worker(spec)
+    assert quantized.backend == "onnx-int8"
+    text = TextEncoder(description)
+    features = [text.features(e) for e in text.encode_now(sentences, truncate=True, param="x")]
+    a, b = np.stack(_run(fp32, features)), np.stack(_run(int8, features))
+    cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    print(f"int8 embeddings: mean cosine {cosine.mean():.4f}, min {cosine.min():.4f}")
+    assert cosine.mean() >= 0.98 and cosine.min() >= 0.9
+    assert cosine.max() < 0.999999  # really quantized, not the fp32 graph again
