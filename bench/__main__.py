@@ -18,7 +18,7 @@ from bench.context import Context, log
 from bench.machine import REPO, environment
 from bench.options import sizes
 from bench.result import SuiteResult
-from bench.suites import encoders, footprint, generation, mixed, soak
+from bench.suites import encoders, footprint, generation, mixed, quantize, soak
 
 SUITES: dict[str, Callable[[Context], SuiteResult]] = {
     "generation": generation.run,
@@ -26,8 +26,9 @@ SUITES: dict[str, Callable[[Context], SuiteResult]] = {
     "mixed": mixed.run,
     "footprint": footprint.run,
     "soak": soak.run,
+    "quantize": quantize.run,
 }
-ALL = ("generation", "encoders", "mixed", "footprint")
+ALL = ("generation", "encoders", "mixed", "footprint", "quantize")
 
 
 def _ints(text: str) -> tuple[int, ...]:

@@ -1,8 +1,10 @@
-"""The in-process ceiling: the same model folder run directly with Transformers, all cores'
-threads, at each batch size; tokenization and post-processing included, as the server does.
+"""The in-process ceilings: the same model folder run directly in one process, with torch and
+with ONNX Runtime, all cores' threads, at each batch size; tokenization and post-processing
+included and inputs sorted by length (see ``bench.inprocess``).
 
 Runs in its own process (``python -m bench.ceiling embed=DIR classify=DIR ...``) so that its
-threads and memory do not mix with the load generator's.
+threads and memory do not mix with the load generator's. The backends alternate task by task,
+so that the host's drift over the run falls on both.
 """
 
 from __future__ import annotations
@@ -12,78 +14,41 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.inprocess import BACKENDS, batch_function, by_length
 from bench.machine import REPO
 from bench.sentences import sentences
 
-Forward = Callable[[list[str]], Any]
-
-
-def _forward(task: str, model_dir: Path) -> Forward:
-    """A function from a batch of texts to the task's output (numpy arrays)."""
-    import torch
-    from transformers import (
-        AutoModel,
-        AutoModelForSequenceClassification,
-        AutoModelForTokenClassification,
-        AutoTokenizer,
-    )
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    loader = {
-        "embed": AutoModel,
-        "classify": AutoModelForSequenceClassification,
-        "ner": AutoModelForTokenClassification,
-    }[task]
-    model = loader.from_pretrained(model_dir, dtype=torch.float32).eval()
-
-    @torch.inference_mode()
-    def run(texts: list[str]) -> Any:
-        enc = tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            return_tensors="pt",
-            return_offsets_mapping=task == "ner",
-        )
-        offsets = enc.pop("offset_mapping", None)
-        out = model(**enc)
-        if task == "embed":
-            mask = enc["attention_mask"].unsqueeze(-1).to(out.last_hidden_state.dtype)
-            summed = (out.last_hidden_state * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(summed, dim=-1).numpy()
-        probs = out.logits.softmax(-1)
-        if task == "classify":
-            return probs.numpy()
-        return probs.argmax(-1).numpy(), probs.max(-1).values.numpy(), offsets
-
-    return run
-
 
 def measure(
-    task: str, model_dir: Path, texts: Sequence[str], batch_sizes: Sequence[int], threads: int
+    task: str,
+    model_dir: Path,
+    texts: Sequence[str],
+    batch_sizes: Sequence[int],
+    threads: int,
+    backend: str = "torch",
 ) -> dict[str, Any]:
     """Inputs per second at each batch size (after one warm-up batch) and the best of them."""
-    import torch
-
-    torch.set_num_threads(threads)
-    run = _forward(task, model_dir)
+    run = batch_function(task, backend, model_dir, threads)
+    ordered = by_length(texts)
     per_batch: dict[str, float] = {}
     for size in batch_sizes:
-        for i in range(0, min(len(texts), 2 * size), size):  # warm up this shape
-            run(list(texts[i : i + size]))
+        for i in range(0, min(len(ordered), 2 * size), size):  # warm up this shape
+            run(list(ordered[i : i + size]))
         started = time.perf_counter()
-        for i in range(0, len(texts), size):
-            run(list(texts[i : i + size]))
-        per_batch[str(size)] = round(len(texts) / (time.perf_counter() - started), 2)
+        for i in range(0, len(ordered), size):
+            run(list(ordered[i : i + size]))
+        per_batch[str(size)] = round(len(ordered) / (time.perf_counter() - started), 2)
     best = max(per_batch, key=lambda k: per_batch[k])
     return {
         "task": task,
+        "backend": backend,
         "inputs": len(texts),
         "threads": threads,
+        "sorted_by_length": True,
         "inputs_per_s_by_batch": per_batch,
         "best_batch_size": int(best),
         "best_inputs_per_s": per_batch[best],
@@ -97,9 +62,11 @@ def run_ceilings(
     seed: int,
     batch_sizes: Sequence[int],
     threads: int,
+    backends: Sequence[str] = BACKENDS,
     timeout_s: float = 3600,
-) -> dict[str, dict[str, Any]]:
-    """:func:`measure` for each ``task: model folder`` in one fresh Python process."""
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """:func:`measure` for each backend and ``task: model folder`` in one fresh Python
+    process: ``{backend: {task: measurement}}``."""
     argv = [
         sys.executable,
         "-m",
@@ -113,6 +80,8 @@ def run_ceilings(
         ",".join(map(str, batch_sizes)),
         "--threads",
         str(threads),
+        "--backends",
+        ",".join(backends),
     ]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
     if done.returncode != 0:
@@ -127,15 +96,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-sizes", default="1,8,16,32,64")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backends", default=",".join(BACKENDS))
     args = parser.parse_args(argv)
     texts = sentences(args.count, seed=args.seed)
     sizes = [int(s) for s in args.batch_sizes.split(",")]
-    out = {}
-    for pair in args.models:
+    backends = [b for b in args.backends.split(",") if b]
+    out: dict[str, dict[str, Any]] = {backend: {} for backend in backends}
+    for i, pair in enumerate(args.models):
         task, _, path = pair.partition("=")
         if task not in ("embed", "classify", "ner") or not path:
             parser.error(f"expected TASK=MODEL_DIR with TASK embed, classify or ner: {pair}")
-        out[task] = measure(task, Path(path), texts, sizes, args.threads)
+        for backend in backends if i % 2 == 0 else backends[::-1]:
+            out[backend][task] = measure(task, Path(path), texts, sizes, args.threads, backend)
     print(json.dumps(out))
     return 0
 

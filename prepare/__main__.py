@@ -1,7 +1,8 @@
 """``python -m prepare``: prepare every bundled model the configuration names.
 
 Each model is written to a temporary folder and renamed into place, so an interrupted run
-never leaves a half-written model behind; a model already in place is skipped.
+never leaves a half-written model behind; a model already in place is skipped. The bundled
+encoders are then exported to ONNX (if not done yet) into the cache their workers read.
 """
 
 from __future__ import annotations
@@ -36,7 +37,16 @@ def preparers() -> dict[str, Preparer]:
 
 
 def prepare(name: str, models_dir: Path) -> Path:
-    """Prepare one bundled model unless it is already in ``models_dir``; return its folder."""
+    """Prepare one bundled model unless it is already in ``models_dir`` (and its ONNX export
+    unless already made); return its folder."""
+    from prepare.onnx import export_onnx
+
+    target = _prepare_folder(name, models_dir)
+    export_onnx(name, target)
+    return target
+
+
+def _prepare_folder(name: str, models_dir: Path) -> Path:
     target = models_dir / name
     if target.is_dir():
         log.info("%s: already prepared in %s", name, target)

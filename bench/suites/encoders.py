@@ -1,6 +1,6 @@
 """Encoders: embeddings, classification and NER under N concurrent single-input clients, vs
-the same model in-process with Transformers at its best batch size (the ceiling), and for
-embeddings vs vLLM's server in pooling mode."""
+the same model in-process at its best batch size, inputs sorted by length, with torch and
+with ONNX Runtime (the two ceilings), and for embeddings vs vLLM's server in pooling mode."""
 
 from __future__ import annotations
 
@@ -10,28 +10,34 @@ from typing import Any
 from bench.ceiling import run_ceilings
 from bench.context import Context, log
 from bench.load import Call, LoadResult, run_closed_loop
-from bench.markdown import listed
 from bench.memory import tree_cpu_seconds
 from bench.payloads import encoder_calls
-from bench.result import BarPlot, LinePlot, SuiteResult, Table
+from bench.result import SuiteResult
 from bench.sentences import sentences
 from bench.servers import RunningServer, ServerStartError
 from bench.specs import model_dir, model_entry, vllm_pooling
 from bench.stats import Target, at_least, median_by_level, median_known, ratio
+from bench.suites.encoders_report import present, target_level
 
 TASKS = ("embed", "classify", "ner")
-# Targets at 64 clients: share of the in-process ceiling each task must reach.
-CEILING_SHARE = {"embed": 0.90, "classify": 0.85, "ner": 0.85}
+BACKENDS = ("torch", "onnx")
+# Targets at 64 clients: (task, ceiling backend) -> the ratio to that ceiling to reach. The
+# server runs ONNX Runtime on CPU: it must beat in-process torch clearly and come close to
+# in-process ONNX Runtime.
+CEILING_SHARE = {
+    ("embed", "torch"): 1.6,
+    ("embed", "onnx"): 0.85,
+    ("classify", "torch"): 1.6,
+    ("ner", "torch"): 1.6,
+}
 WARMUP_REQUESTS = 64
-
-
-def target_level(levels: list[int]) -> int:
-    return 64 if 64 in levels else max(levels)
 
 
 Summary = dict[str, Any]
 # Per round, per concurrency level: one pass's summary (a level absent from a round: not run).
 Rounds = list[dict[int, Summary]]
+# Per ceiling backend, per task: the best in-process inputs/s of each round.
+Ceilings = dict[str, dict[str, list[float | None]]]
 
 
 def _paired(ours: Rounds, ref: list[float | None], c: int) -> list[float | None]:
@@ -43,14 +49,17 @@ def _paired(ours: Rounds, ref: list[float | None], c: int) -> list[float | None]
 
 def paired_ratios(
     ours: dict[str, Rounds],
-    ceilings: dict[str, list[float | None]],
+    ceilings: Ceilings,
     pooling: Rounds,
     levels: list[int],
 ) -> dict[str, list[float | None]]:
-    """Every ratio's value in each round: ours against the ceiling measured just before it in
+    """Every ratio's value in each round: ours against each ceiling measured just before it in
     the same round, and against vLLM's pooling server measured back to back with it."""
     out = {
-        f"{task}_c{c}_vs_ceiling": _paired(ours.get(task, []), ceilings.get(task, []), c)
+        f"{task}_c{c}_vs_{backend}_ceiling": _paired(
+            ours.get(task, []), ceilings.get(backend, {}).get(task, []), c
+        )
+        for backend in BACKENDS
         for task in TASKS
         for c in levels
     }
@@ -62,7 +71,7 @@ def paired_ratios(
 
 def compare(
     ours: dict[str, Rounds],
-    ceilings: dict[str, list[float | None]],
+    ceilings: Ceilings,
     pooling: Rounds,
     levels: list[int],
 ) -> tuple[dict[str, float | None], list[Target]]:
@@ -75,9 +84,11 @@ def compare(
     c = target_level(levels)
     targets = [
         at_least(
-            f"{task} vs in-process ceiling, {c} clients", ratios[f"{task}_c{c}_vs_ceiling"], share
+            f"{task} vs in-process {backend} ceiling, {c} clients",
+            ratios[f"{task}_c{c}_vs_{backend}_ceiling"],
+            share,
         )
-        for task, share in CEILING_SHARE.items()
+        for (task, backend), share in CEILING_SHARE.items()
     ]
     targets.append(
         at_least(
@@ -132,15 +143,18 @@ def _ceilings(
     """The in-process ceiling of each task at its batch sizes, one process per call, while
     the servers sit idle (their CPU over the measurement is recorded)."""
     cpu0 = {label: tree_cpu_seconds(s.pid) for label, s in servers.items()}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Any] = {backend: {} for backend in BACKENDS}
     for sizes_, tasks in _grouped(batch_sizes).items():
-        out |= run_ceilings(
+        measured = run_ceilings(
             {task: models[task] for task in tasks},
             count=ctx.sizes.enc_requests,
             seed=ctx.sizes.seed,
             batch_sizes=sizes_,
             threads=ctx.sizes.ceiling_threads,
+            backends=BACKENDS,
         )
+        for backend in BACKENDS:
+            out[backend] |= measured[backend]
     out["idle_server_cpu_s"] = {
         s.spec.name: round(tree_cpu_seconds(s.pid) - cpu0[label], 2) for label, s in servers.items()
     }
@@ -214,14 +228,14 @@ def run(ctx: Context) -> SuiteResult:
     )
     servers = _start_servers(ctx, result)
     calls = {task: encoder_calls(task, str(entries[task]["name"]), texts) for task in TASKS}
-    ceiling_rounds: list[dict[str, dict[str, Any]]] = []
+    ceiling_rounds: list[dict[str, Any]] = []
     ours: dict[str, Rounds] = {t: [] for t in TASKS}
     pooling: Rounds = []
     batch_sizes = {t: sizes.ceiling_batch_sizes for t in TASKS}
     for round_ in range(sizes.rounds):
         log(f"encoders round {round_ + 1}/{sizes.rounds}: in-process ceilings")
         ceiling_rounds.append(_ceilings(ctx, servers, models, batch_sizes))
-        batch_sizes = {t: (int(ceiling_rounds[0][t]["best_batch_size"]),) for t in TASKS}
+        batch_sizes = {t: _best_sizes(ceiling_rounds[0], t) for t in TASKS}
         for task in TASKS:
             measured = _measure(
                 ctx, servers, task, calls[task], levels if round_ == 0 else [target], round_
@@ -229,11 +243,16 @@ def run(ctx: Context) -> SuiteResult:
             ours[task].append(measured["ours"])
             if "vllm_pooling" in measured:
                 pooling.append(measured["vllm_pooling"])
-    best = {t: [r[t]["best_inputs_per_s"] for r in ceiling_rounds] for t in TASKS}
-    ceilings: dict[str, Any] = ceiling_rounds[0]
-    for task in TASKS:
-        ceilings[task]["best_inputs_per_s_by_round"] = best[task]
-        ceilings[task]["best_inputs_per_s"] = median_known(best[task])
+    best: Ceilings = {
+        b: {t: [r[b][t]["best_inputs_per_s"] for r in ceiling_rounds] for t in TASKS}
+        for b in BACKENDS
+    }
+    ceilings: dict[str, Any] = {b: ceiling_rounds[0][b] for b in BACKENDS}
+    for backend in BACKENDS:
+        for task in TASKS:
+            entry = ceilings[backend][task]
+            entry["best_inputs_per_s_by_round"] = best[backend][task]
+            entry["best_inputs_per_s"] = median_known(best[backend][task])
     ceilings["idle_server_cpu_s_by_round"] = [r["idle_server_cpu_s"] for r in ceiling_rounds]
     medians = {t: median_by_level(ours[t], levels) for t in TASKS}
     for task in TASKS:
@@ -253,133 +272,10 @@ def run(ctx: Context) -> SuiteResult:
     result.results["errors"] = sum(
         v["errors"] for rounds in (*ours.values(), pooling) for r in rounds for v in r.values()
     )
-    _present(result, medians, ceilings, pooling_medians, levels)
+    present(result, medians, ceilings, pooling_medians, levels)
     return result
 
 
-def _present(
-    result: SuiteResult,
-    ours: dict[str, dict[int, dict[str, Any]]],
-    ceilings: dict[str, dict[str, Any]],
-    pooling: dict[int, dict[str, Any]],
-    levels: list[int],
-) -> None:
-    columns = (
-        "task",
-        "server",
-        "clients",
-        "inputs/s",
-        "p50 ms",
-        "p99 ms",
-        "errors",
-        "client CPU s",
-        "vs ceiling",
-    )
-    rows: list[tuple[Any, ...]] = []
-    for task in TASKS:
-        for c in levels:
-            s = ours[task][c]
-            rows.append(
-                (
-                    task,
-                    "ours",
-                    c,
-                    s["throughput"],
-                    s["p50_ms"],
-                    s["p99_ms"],
-                    s["errors"],
-                    s["client_cpu_s"],
-                    result.ratios[f"{task}_c{c}_vs_ceiling"],
-                )
-            )
-    for c, s in pooling.items():
-        rows.append(
-            (
-                "embed",
-                "vLLM pooling",
-                c,
-                s["throughput"],
-                s["p50_ms"],
-                s["p99_ms"],
-                s["errors"],
-                s["client_cpu_s"],
-                ratio(s["throughput"], ceilings["embed"]["best_inputs_per_s"]),
-            )
-        )
-    result.tables.append(Table("Single-input clients", columns, rows))
-    target = target_level(levels)
-    result.tables.append(
-        Table(
-            f"Rounds: in-process ceiling at its best batch size vs ours at {target} clients "
-            "(inputs/s; the tables above give the medians)",
-            ("task", "ceiling by round", "ours by round", "ratio by round"),
-            [
-                (
-                    t,
-                    listed(ceilings[t]["best_inputs_per_s_by_round"]),
-                    listed(ours[t][target]["throughput_by_round"]),
-                    listed(result.results["ratios_by_round"][f"{t}_c{target}_vs_ceiling"]),
-                )
-                for t in TASKS
-            ],
-        )
-    )
-    if target in pooling:
-        result.tables.append(
-            Table(
-                f"Rounds: embeddings, ours vs vLLM's pooling server at {target} clients "
-                "(inputs/s, measured back to back)",
-                ("vLLM pooling by round", "ours by round", "ratio by round"),
-                [
-                    (
-                        listed(pooling[target]["throughput_by_round"]),
-                        listed(ours["embed"][target]["throughput_by_round"]),
-                        listed(
-                            result.results["ratios_by_round"][f"embed_c{target}_vs_vllm_pooling"]
-                        ),
-                    )
-                ],
-            )
-        )
-    batch_sizes = list(ceilings["embed"]["inputs_per_s_by_batch"])
-    result.tables.append(
-        Table(
-            "In-process Transformers (inputs/s by batch size)",
-            ("task", *(f"batch {b}" for b in batch_sizes), "best (median of rounds)"),
-            [
-                (
-                    t,
-                    *(ceilings[t]["inputs_per_s_by_batch"][b] for b in batch_sizes),
-                    ceilings[t]["best_inputs_per_s"],
-                )
-                for t in TASKS
-            ],
-        )
-    )
-    series = {f"{t} (ours)": [(c, ours[t][c]["throughput"]) for c in levels] for t in TASKS}
-    series |= {
-        f"{t} ceiling": [(c, ceilings[t]["best_inputs_per_s"]) for c in levels] for t in TASKS
-    }
-    if pooling:
-        series["embed (vLLM pooling)"] = [(c, s["throughput"]) for c, s in pooling.items()]
-    result.plots.append(
-        LinePlot(
-            "throughput",
-            "Encoders: inputs/s vs concurrent clients",
-            "concurrent clients",
-            "inputs/s",
-            series,
-        )
-    )
-    cats = [f"{t} c{c}" for t in TASKS for c in levels] + [f"embed vLLM c{c}" for c in pooling]
-    values = [ours[t][c] for t in TASKS for c in levels] + list(pooling.values())
-    result.plots.append(
-        BarPlot(
-            "latency",
-            "Encoder latency percentiles",
-            "ms",
-            cats,
-            {"p50": [v["p50_ms"] for v in values], "p99": [v["p99_ms"] for v in values]},
-            log_y=True,
-        )
-    )
+def _best_sizes(first_round: dict[str, Any], task: str) -> tuple[int, ...]:
+    """The batch sizes later rounds measure: each backend's best in the first round."""
+    return tuple(sorted({int(first_round[b][task]["best_batch_size"]) for b in BACKENDS}))

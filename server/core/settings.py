@@ -140,7 +140,21 @@ class EncoderModelConfig(_ModelBase):
         None, gt=0, description="Max tokens per input; model's if unset."
     )
     truncate: bool = Field(False, description="Truncate long inputs instead of answering 400.")
-    torch_threads: int | None = Field(None, ge=1, description="Torch threads per worker.")
+    backend: Literal["torch", "onnx", "auto"] = Field(
+        "torch",
+        description=(
+            "Inference runtime of the workers: torch, onnx (ONNX Runtime; exported at "
+            "preparation or first load, torch if the export fails) or auto (onnx on CPU, "
+            "torch on GPUs)."
+        ),
+    )
+    quantize: Literal["int8"] | None = Field(
+        None,
+        description="ONNX Runtime dynamic quantization of the weights (onnx/auto on CPU only).",
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, description="Threads per worker (torch or ONNX Runtime); cores / workers."
+    )
     prompts: dict[str, str] | None = Field(
         None,
         description=(
@@ -149,6 +163,12 @@ class EncoderModelConfig(_ModelBase):
         ),
     )
     batching: BatchingOptions = Field(default_factory=BatchingOptions)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _quantize_needs_onnx(self) -> EncoderModelConfig:
+        if self.quantize is not None and self.backend == "torch":
+            raise ValueError("quantize needs backend 'onnx' or 'auto'")
+        return self
 
 
 ModelConfig = Annotated[GenerateModelConfig | EncoderModelConfig, Field(discriminator="task")]

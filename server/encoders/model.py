@@ -15,6 +15,7 @@ from server.core.registry import now
 from server.core.scheduling import QueueOrder
 from server.core.settings import EncoderModelConfig, Settings
 from server.core.sources import resolve_source
+from server.encoders.backends.choice import resolve_backend
 from server.encoders.batching import DynamicBatcher
 from server.encoders.tasks.endpoints import Endpoint, served_tasks, supports
 from server.encoders.tasks.instructions import select_prompt
@@ -109,6 +110,8 @@ class EncoderModel:
             device=config.device,
             dtype=config.dtype,
             threads=config.torch_threads or _default_threads(config.workers),
+            backend=resolve_backend(config.backend, config.device, config.dtype),
+            quantize=config.quantize,
             trust_remote_code=config.trust_remote_code,
             revision=config.revision,
             max_length=config.max_length,
@@ -139,10 +142,11 @@ class EncoderModel:
         batcher.start()
         self._batcher = batcher
         log.info(
-            "encoder model %s ready: %s (%s), max %d tokens, %d worker(s) x %d thread(s)",
+            "encoder model %s ready: %s (%s, %s), max %d tokens, %d worker(s) x %d thread(s)",
             self.name,
             description.architecture,
             description.head,
+            description.backend,
             description.max_length,
             config.workers,
             spec.threads,

@@ -77,13 +77,17 @@ def test_encoders_measured_every_task_and_its_ceiling(results: dict[str, dict[st
     data = results["encoders"]
     requests = data["parameters"]["requests_per_level"]
     for task in ("embed", "classify", "ner"):
-        assert data["results"]["ceiling"][task]["best_inputs_per_s"] > 0
+        for backend in ("torch", "onnx"):
+            ceiling = data["results"]["ceiling"][backend][task]
+            assert ceiling["best_inputs_per_s"] > 0 and ceiling["sorted_by_length"]
         for run in data["results"]["ours"][task].values():
             assert run["ok"] == requests and run["errors"] == 0
             assert run["throughput"] > 0
             assert 0 < run["p50_ms"] <= run["p99_ms"]
-        ratio = data["ratios"][f"{task}_c{data['parameters']['concurrency'][-1]}_vs_ceiling"]
-        assert ratio is not None and ratio > 0
+        level = data["parameters"]["concurrency"][-1]
+        for backend in ("torch", "onnx"):
+            ratio = data["ratios"][f"{task}_c{level}_vs_{backend}_ceiling"]
+            assert ratio is not None and ratio > 0
     assert data["results"]["errors"] == 0
 
 

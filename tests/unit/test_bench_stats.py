@@ -91,38 +91,45 @@ def test_missing_reference_fails_the_target() -> None:
     assert not any(t.met for t in targets)
 
 
-def test_encoder_targets_use_each_tasks_share_of_the_ceiling() -> None:
+def test_encoder_targets_use_each_tasks_share_of_each_ceiling() -> None:
     ours = {
         t: [{64: {"throughput": v}}]
-        for t, v in (("embed", 91.0), ("classify", 84.0), ("ner", 90.0))
+        for t, v in (("embed", 170.0), ("classify", 150.0), ("ner", 170.0))
     }
-    ceilings: dict[str, list[float | None]] = {t: [100.0] for t in ("embed", "classify", "ner")}
-    ratios, targets = compare_encoders(ours, ceilings, [{64: {"throughput": 80.0}}], [1, 64])
-    assert ratios["embed_c64_vs_vllm_pooling"] == pytest.approx(91 / 80)
-    assert ratios["embed_c1_vs_ceiling"] is None
-    assert [t.met for t in targets] == [True, False, True, True]
+    torch_ceiling: dict[str, list[float | None]] = {
+        t: [100.0] for t in ("embed", "classify", "ner")
+    }
+    onnx_ceiling: dict[str, list[float | None]] = {"embed": [210.0]}
+    ratios, targets = compare_encoders(
+        ours, {"torch": torch_ceiling, "onnx": onnx_ceiling}, [{64: {"throughput": 80.0}}], [1, 64]
+    )
+    assert ratios["embed_c64_vs_vllm_pooling"] == pytest.approx(170 / 80)
+    assert ratios["embed_c64_vs_onnx_ceiling"] == pytest.approx(170 / 210)
+    assert ratios["embed_c1_vs_torch_ceiling"] is None
+    # embed vs torch 1.7 >= 1.6, embed vs onnx 0.81 < 0.85, classify 1.5 < 1.6, ner 1.7, vLLM
+    assert [t.met for t in targets] == [True, False, False, True, True]
 
 
 def test_encoder_ratios_are_medians_of_each_rounds_pairs() -> None:
     # Round 1 runs every level, later rounds only 64 clients; the host drifts between rounds
-    # and every pair says ours is at 0.95x the ceiling and 1.2x vLLM's pooling server.
+    # and every pair says ours is at 1.7x the torch ceiling and 1.2x vLLM's pooling server.
     ceiling = [100.0, 60.0, 80.0]
     pooling = [{1: {"throughput": 10.0}, 64: {"throughput": 50.0}}]
     pooling += [{64: {"throughput": 30.0}}, {64: {"throughput": 40.0}}]
     embed = [{c: {"throughput": 1.2 * s["throughput"]} for c, s in r.items()} for r in pooling]
-    ours = {"embed": embed, "classify": [{64: {"throughput": 0.95 * c}} for c in ceiling]}
-    ratios, targets = compare_encoders(
-        ours, {"embed": ceiling, "classify": ceiling}, pooling, [1, 64]
-    )
-    assert ratios["classify_c64_vs_ceiling"] == pytest.approx(0.95)
+    ours = {"embed": embed, "classify": [{64: {"throughput": 1.7 * c}} for c in ceiling]}
+    ceilings = {"torch": {"embed": ceiling, "classify": ceiling}}
+    ratios, targets = compare_encoders(ours, ceilings, pooling, [1, 64])
+    assert ratios["classify_c64_vs_torch_ceiling"] == pytest.approx(1.7)
     assert ratios["embed_c64_vs_vllm_pooling"] == pytest.approx(1.2)
     assert ratios["embed_c1_vs_vllm_pooling"] == pytest.approx(1.2)  # its one pair
-    assert ratios["embed_c1_vs_ceiling"] == pytest.approx(0.12)
-    assert ratios["embed_c64_vs_ceiling"] == pytest.approx(0.6)  # 60/100, 36/60, 48/80
-    assert ratios["ner_c64_vs_ceiling"] is None
-    assert [t.met for t in targets] == [False, True, False, True]
-    pairs = paired_ratios_encoders(ours, {"classify": ceiling}, pooling, [64])
-    assert pairs["classify_c64_vs_ceiling"] == [pytest.approx(0.95)] * 3
+    assert ratios["embed_c1_vs_torch_ceiling"] == pytest.approx(0.12)
+    assert ratios["embed_c64_vs_torch_ceiling"] == pytest.approx(0.6)  # 60/100, 36/60, 48/80
+    assert ratios["ner_c64_vs_torch_ceiling"] is None
+    assert ratios["embed_c64_vs_onnx_ceiling"] is None  # no onnx ceiling measured
+    assert [t.met for t in targets] == [False, False, True, False, True]
+    pairs = paired_ratios_encoders(ours, {"torch": {"classify": ceiling}}, pooling, [64])
+    assert pairs["classify_c64_vs_torch_ceiling"] == [pytest.approx(1.7)] * 3
 
 
 def test_rss_growth_compares_after_warmup_with_the_end() -> None:

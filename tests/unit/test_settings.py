@@ -115,3 +115,19 @@ def test_help_documents_every_option() -> None:
     assert proc.returncode == 0
     for flag in ("--config", "--host", "--port", "--models-dir", "--log-format", "--models"):
         assert flag in proc.stdout
+
+
+def test_default_config_serves_the_bundled_encoders_on_backend_auto() -> None:
+    settings = load_settings([])
+    encoders = [m for m in settings.models if isinstance(m, EncoderModelConfig)]
+    assert encoders and all(m.backend == "auto" and m.quantize is None for m in encoders)
+
+
+def test_quantize_needs_an_onnx_backend() -> None:
+    base = {"name": "e", "task": "embed", "source": "org/model"}
+    assert EncoderModelConfig(**base).backend == "torch"
+    assert EncoderModelConfig(**base, backend="onnx", quantize="int8").quantize == "int8"
+    with pytest.raises(ValidationError, match="quantize needs backend"):
+        EncoderModelConfig(**base, quantize="int8")
+    with pytest.raises(ValidationError):
+        EncoderModelConfig(**base, backend="tensorrt")

@@ -1,7 +1,9 @@
 """The forward stage: padded tensors in, compact float32 numpy arrays out.
 
 Worker-side only (imports torch). Results are reduced in the worker (pooling, softmax, only
-the real tokens) so that little crosses the pipe back to the API process.
+the real tokens) so that little crosses the pipe back to the API process. The model itself
+is a runner (torch or ONNX Runtime, see server.encoders.backends.runners): padding, pooling
+and activations are the same code for both.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from server.encoders.backends.runners import ModelRunner
+from server.encoders.workers.buckets import length_buckets
 from server.encoders.workers.pooling import SentencePooler
 from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec
 
@@ -18,40 +22,68 @@ class BatchForward:
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        runner: ModelRunner,
         description: ModelDescription,
         pooling: PoolingSpec | None,
         *,
-        device: str,
         dtype: torch.dtype,
     ) -> None:
-        self.model = model
+        self.runner = runner
         self.head = description.head
         self.activation = description.activation
         self.pad_id = description.pad_id
-        self.device = torch.device(device)
-        self.pooler = SentencePooler(pooling, dtype, device) if pooling is not None else None
+        self.device = runner.device
+        self.pooler = SentencePooler(pooling, dtype, str(self.device)) if pooling else None
 
     def __call__(
         self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None
     ) -> np.ndarray:
-        """Outputs for a batch: one row per input, or per real token for token heads."""
+        """Outputs for a batch: one row per input, or per real token for token heads.
+
+        On a CPU the batch runs as length buckets (see ``buckets``); a GPU takes it whole,
+        where one large call beats several small ones."""
+        buckets = length_buckets(lengths) if self.device.type == "cpu" else []
+        if len(buckets) <= 1:
+            return self._run(ids, lengths, type_ids)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+
+        def gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            return np.concatenate([values[starts[i] : starts[i] + lengths[i]] for i in rows])
+
+        outputs = [
+            self._run(
+                gather(ids, rows),
+                lengths[rows],
+                gather(type_ids, rows) if type_ids is not None else None,
+            )
+            for rows in buckets
+        ]
+        if self.head is Head.TOKENS:  # one row per token: put each input's rows back in order
+            blocks: list[np.ndarray] = [outputs[0][:0]] * len(lengths)
+            for rows, output in zip(buckets, outputs, strict=True):
+                offsets = np.concatenate(([0], np.cumsum(lengths[rows])))
+                for k, i in enumerate(rows):
+                    blocks[i] = output[offsets[k] : offsets[k + 1]]
+            return np.concatenate(blocks)
+        result = np.empty((len(lengths), *outputs[0].shape[1:]), dtype=outputs[0].dtype)
+        for rows, output in zip(buckets, outputs, strict=True):
+            result[rows] = output
+        return result
+
+    def _run(self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None) -> np.ndarray:
         with torch.inference_mode():
             positions = np.arange(int(lengths.max()))
             valid = positions[None, :] < lengths[:, None]
             input_ids = np.full(valid.shape, self.pad_id, dtype=np.int64)
             input_ids[valid] = ids
-            mask = torch.from_numpy(valid.astype(np.int64)).to(self.device)
-            inputs = {
-                "input_ids": torch.from_numpy(input_ids).to(self.device),
-                "attention_mask": mask,
-            }
+            mask = valid.astype(np.int64)
+            inputs = {"input_ids": input_ids, "attention_mask": mask}
             if type_ids is not None:
                 types = np.zeros(valid.shape, dtype=np.int64)
                 types[valid] = type_ids
-                inputs["token_type_ids"] = torch.from_numpy(types).to(self.device)
-            output = self.model(**inputs)[0]
-            return self._reduce(output, mask).cpu().numpy()
+                inputs["token_type_ids"] = types
+            output = self.runner(inputs)
+            return self._reduce(output, torch.from_numpy(mask).to(self.device)).cpu().numpy()
 
     def _reduce(self, output: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.head is Head.EMBED:

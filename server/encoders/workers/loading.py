@@ -25,7 +25,7 @@ from server.encoders.workers.st_layout import read_layout, read_prompts
 log = logging.getLogger("server.encoders.worker")
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-_AUTO_CLASSES: dict[Head, Any] = {
+AUTO_CLASSES: dict[Head, Any] = {
     Head.EMBED: AutoModel,
     Head.SEQUENCE: AutoModelForSequenceClassification,
     Head.TOKENS: AutoModelForTokenClassification,
@@ -102,7 +102,7 @@ def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSp
     max_length = _max_length(
         spec, _position_limit(config, tokenizer), layout.max_seq_length if layout else None
     )
-    model = _AUTO_CLASSES[head].from_pretrained(spec.path, dtype=DTYPES[spec.dtype], **common)
+    model = AUTO_CLASSES[head].from_pretrained(spec.path, dtype=DTYPES[spec.dtype], **common)
     model = model.to(spec.device).eval()
     labels: tuple[str, ...] = ()
     if head is not Head.EMBED:

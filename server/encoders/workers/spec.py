@@ -52,6 +52,8 @@ class WorkerSpec:
     device: str
     dtype: str
     threads: int
+    backend: str = "torch"  # resolved: torch or onnx (see server.encoders.backends.choice)
+    quantize: str | None = None  # onnx only: "int8"
     trust_remote_code: bool = False
     revision: str | None = None
     max_length: int | None = None  # configured override
@@ -66,6 +68,7 @@ class ModelDescription:
     head: Head
     architecture: str
     max_length: int
+    backend: str = "torch"  # what the worker runs: torch, onnx or onnx-int8
     labels: tuple[str, ...] = ()
     activation: Activation = Activation.NONE
     output_dim: int | None = None

@@ -67,10 +67,11 @@ def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
     freeze_startup_heap()
     ipc.send_blocking(sock, ipc.Ready(os.getpid(), description, time.perf_counter() - started))
     log.info(
-        "worker for %s ready in %.1fs (pid %d, %d threads)",
+        "worker for %s ready in %.1fs (pid %d, %s, %d threads)",
         spec.model,
         time.perf_counter() - started,
         os.getpid(),
+        description.backend,
         spec.threads,
     )
     _serve(sock, forward, spec.model)
@@ -84,15 +85,18 @@ def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
     import torch
     from transformers.utils import logging as hf_logging
 
+    from server.encoders.backends.build import build_runner
     from server.encoders.workers.forward import BatchForward
     from server.encoders.workers.loading import DTYPES, load
 
     hf_logging.disable_progress_bar()
     torch.set_num_threads(spec.threads)
     model, description, pooling = load(spec)
-    forward = BatchForward(
-        model, description, pooling, device=spec.device, dtype=DTYPES[spec.dtype]
-    )
+    runner, backend = build_runner(spec, model, description)
+    del model  # the ONNX runner does not need the torch weights
+    description = dataclasses.replace(description, backend=backend)
+    dtype = DTYPES[spec.dtype] if backend == "torch" else torch.float32
+    forward = BatchForward(runner, description, pooling, dtype=dtype)
     # Warm-up: the first call pays for kernel selection; do not make a client wait for it.
     rows, length = WARMUP_SHAPE
     ids = np.full(rows * length, description.pad_id, dtype=np.int32)

@@ -1,0 +1,37 @@
+"""Export the bundled encoders to ONNX at preparation time, into the cache the workers read.
+
+The workers would export on first load otherwise (a few seconds per model and worker start);
+doing it here makes the first ``make serve`` start as fast as the next ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from server.encoders.workers.spec import Head
+
+logger = logging.getLogger("prepare")
+
+# Bundled encoder -> the head its configured task runs.
+ONNX_HEADS = {
+    "all-minilm-l6-v2": Head.EMBED,
+    "minilm-sentiment": Head.SEQUENCE,
+    "minilm-ner": Head.TOKENS,
+}
+
+
+def export_onnx(name: str, folder: Path) -> Path | None:
+    """The ONNX export of a bundled encoder (written if missing); None for other models."""
+    head = ONNX_HEADS.get(name)
+    if head is None:
+        return None
+    from transformers import AutoTokenizer
+
+    from server.encoders.backends.onnx_export import exported_model
+
+    tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+    uses_types = "token_type_ids" in tokenizer.model_input_names
+    path = exported_model(folder, head, uses_types)
+    logger.info("%s: ONNX export in %s", name, path)
+    return path
