@@ -52,6 +52,13 @@ class BackgroundRuns:
             task.cancel()
 
     async def _run(self, body: dict[str, Any], run: Run) -> None:
+        try:
+            await self._run_stored(body, run)
+        except StoreUnavailable:
+            # Its row is no longer refreshed: the sweeper marks it failed after the lease.
+            log.warning("background response %s: the store failed under it", body["id"])
+
+    async def _run_stored(self, body: dict[str, Any], run: Run) -> None:
         running = body | {"status": "in_progress"}
         if not await self.store.update(running, only_from=("queued",)):
             return  # cancelled or deleted before it started
