@@ -32,17 +32,19 @@ class Outcome:
 
     retry: bool
     state: str = FAILED
-    output: dict[str, Any] | None = None
+    output: str | None = None
 
 
-def output_line(custom_id: str, status: int, request_id: str, body: Any) -> dict[str, Any]:
-    """An output (or error) file line, as OpenAI writes them."""
-    return {
-        "id": f"batch_req_{uuid.uuid4().hex}",
-        "custom_id": custom_id,
-        "response": {"status_code": status, "request_id": request_id, "body": body},
-        "error": None,
-    }
+def output_line(custom_id: str, status: int, request_id: str, body: str) -> str:
+    """An output (or error) file line, as OpenAI writes them; ``body`` is the endpoint's
+    JSON answer, kept byte for byte."""
+    head = {"id": f"batch_req_{uuid.uuid4().hex}", "custom_id": custom_id}
+    response = {"status_code": status, "request_id": request_id}
+    return (
+        f"{json.dumps(head, separators=(',', ':'))[:-1]},"
+        f'"response":{json.dumps(response, separators=(",", ":"))[:-1]},"body":{body}}},'
+        '"error":null}'
+    )
 
 
 def _refused(message: str, param: str) -> dict[str, Any]:
@@ -97,7 +99,7 @@ class Dispatcher:
         body = dict(line.body)
         if body.get("stream") is True:
             refused = _refused("'stream' is not supported in a batch", "stream")
-            return Outcome(False, FAILED, output_line(line.custom_id, 400, "", refused))
+            return Outcome(False, FAILED, output_line(line.custom_id, 400, "", json.dumps(refused)))
         priority = self._priority(body)
         if priority is not None:
             body["priority"] = priority
@@ -108,10 +110,11 @@ class Dispatcher:
         )
         if response.status_code in RETRYABLE:
             return Outcome(True)
+        payload = response.text
         try:
-            payload: Any = response.json()
+            json.loads(payload)
         except ValueError:
-            payload = response.text
+            payload = json.dumps(payload)  # not JSON (never expected): kept as a string
         state = DONE if response.status_code < 300 else FAILED
         request_id = response.headers.get("x-request-id", "")
         return Outcome(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Callable
 
@@ -102,7 +103,7 @@ class LineRunner:
                     "code": None,
                 }
             }
-            return Outcome(False, FAILED, output_line(line.custom_id, 500, "", body))
+            return Outcome(False, FAILED, output_line(line.custom_id, 500, "", json.dumps(body)))
 
     async def write_loop(self) -> None:
         """Commit finished lines, those that finished together in one transaction; a store

@@ -4,7 +4,6 @@ with the batch's final status: either both files and the status are stored, or n
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -34,7 +33,7 @@ async def _outputs(session: AsyncSession, batch_id: str, state: str) -> AsyncIte
         if not page:
             return
         for line, result in page:
-            yield (json.dumps(result, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+            yield (result or "").encode() + b"\n"
             after = line
 
 

@@ -51,12 +51,12 @@ class Claimed:
 
 @dataclass(frozen=True)
 class LineResult:
-    """A finished line: ``done`` (2xx) or ``failed``, with its output line."""
+    """A finished line: ``done`` (2xx) or ``failed``, with its output line (JSON text)."""
 
     batch_id: str
     line: int
     state: str
-    output: dict[str, Any]
+    output: str
 
 
 def _rowcount(result: Any) -> int:

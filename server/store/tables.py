@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -111,6 +111,7 @@ class BatchLine(Base):
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[float] = mapped_column(Float, default=0.0)
     body: Mapped[dict[str, Any]] = mapped_column(Json)
-    result: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    # The output line, as written to the output or error file (the body byte for byte).
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_batch_lines_state", "batch_id", "state"),)

@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.Column("owner", sa.String(64), nullable=True),
         sa.Column("lease_until", sa.Float, nullable=False),
         sa.Column("body", Json, nullable=False),
-        sa.Column("result", Json, nullable=True),
+        sa.Column("result", sa.Text, nullable=True),
     )
     op.create_index("ix_batch_lines_state", "batch_lines", ["batch_id", "state"])
 
