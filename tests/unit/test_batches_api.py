@@ -34,9 +34,9 @@ def jsonl(lines: list[dict[str, Any]]) -> bytes:
     return ("\n".join(json.dumps(x) for x in lines) + "\n").encode()
 
 
-def sdk(client: TestClient) -> openai.OpenAI:
+def sdk(client: TestClient, key: str = "unused") -> openai.OpenAI:
     return openai.OpenAI(
-        base_url="http://testserver/v1", api_key="unused", http_client=client, max_retries=0
+        base_url="http://testserver/v1", api_key=key, http_client=client, max_retries=0
     )
 
 
@@ -285,3 +285,14 @@ def test_a_store_failure_fails_the_batch_with_a_message(tmp_path: Path) -> None:
         assert failed.output_file_id is None and failed.completed_at is None
         # No line is lost: each is recorded once, none reported done without its result.
         assert failed.request_counts.completed == 5
+
+
+def test_uploads_pass_the_body_limit_and_lines_pass_the_key_check(tmp_path: Path) -> None:
+    extra = "limits:\n  max_body_bytes: 2048\napi_keys: [secret]\n"
+    with fake_client(tmp_path, settings(tmp_path) + extra) as c:
+        assert c.get("/v1/batches").status_code == 401
+        api = sdk(c, "secret")
+        lines = [chat_line(f"r{i}") for i in range(30)]
+        assert len(jsonl(lines)) > 2048  # over limits.max_body_bytes, under max_file_bytes
+        done = wait(api, submit(api, lines).id, ("completed", "failed"))
+        assert done.status == "completed" and done.request_counts.completed == 30
