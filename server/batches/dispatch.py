@@ -10,6 +10,7 @@ model's queue honours one.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -72,6 +73,8 @@ class Dispatcher:
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url=INTERNAL_BASE, timeout=None
         )
+        # Each line already has its access-log line; httpx's own would double them.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
     async def close(self) -> None:
         if self._client is not None:

@@ -32,6 +32,8 @@ log = logging.getLogger("server.batches")
 
 # Attempts to write a batch's files before it is failed with the store's message.
 FINALIZE_ATTEMPTS = 3
+# How often uploads a dead server left unfinished are looked for.
+PURGE_EVERY_S = 600.0
 STATUSES = (
     "validating",
     "failed",
@@ -91,6 +93,7 @@ class BatchRunner:
 
     async def _rounds(self) -> None:
         recovered = False
+        purged_at = 0.0
         while True:
             try:
                 if not recovered:
@@ -99,6 +102,10 @@ class BatchRunner:
                 await self._validate_pending()
                 await self._finish_ready()
                 await self._publish()
+                if time.monotonic() - purged_at > PURGE_EVERY_S:
+                    purged_at = time.monotonic()
+                    if purged := await self.files.purge_stale_uploads():
+                        log.info("files: purged %d unfinished uploads", purged)
             except StoreUnavailable:
                 pass  # the store's log says why; the next round tries again
             await asyncio.sleep(self.settings.poll_s)
