@@ -114,9 +114,7 @@ class Dispatcher:
         if response.status_code in RETRYABLE:
             return Outcome(True)
         payload = response.text
-        try:
-            json.loads(payload)
-        except ValueError:
+        if not response.headers.get("content-type", "").startswith("application/json"):
             payload = json.dumps(payload)  # not JSON (never expected): kept as a string
         state = DONE if response.status_code < 300 else FAILED
         request_id = response.headers.get("x-request-id", "")
