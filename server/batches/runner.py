@@ -100,8 +100,7 @@ class BatchRunner:
                     await self._recover()
                     recovered = True
                 await self._validate_pending()
-                await self._finish_ready()
-                await self._publish()
+                await self._publish(await self._finish_ready())
                 if time.monotonic() - purged_at > PURGE_EVERY_S:
                     purged_at = time.monotonic()
                     if purged := await self.files.purge_stale_uploads():
@@ -164,7 +163,8 @@ class BatchRunner:
 
     # --- finalization ------------------------------------------------------------------------
 
-    async def _finish_ready(self) -> None:
+    async def _finish_ready(self) -> dict[str, Counts]:
+        """Finalize the batches that are over; the line counts of those still active."""
         # A batch whose finalizer died mid-way: its files were never written (one transaction).
         for row in await self.store.claim_batches(("finalizing",), self.settings.lease_s):
             await self._write(row.id, "completed", "finalizing")
@@ -190,6 +190,7 @@ class BatchRunner:
             )
             if held is not None:
                 await self._write(row.id, final, status)
+        return counts
 
     def _log_resumed(self, row: StoredBatch, counts: Counts) -> None:
         if row.id in self._seen:
@@ -229,12 +230,10 @@ class BatchRunner:
         if row is not None:
             log.info("batch %s: %s", batch_id, final)
 
-    async def _publish(self) -> None:
+    async def _publish(self, counts: dict[str, Counts]) -> None:
         by_status = await self.store.status_counts()
         for status in STATUSES:
             self.metrics.batches.labels(status).set(by_status.get(status, 0))
-        active = await self.store.active()
-        counts = await self.store.counts([row.id for row in active])
         self.metrics.batch_lines_queued.set(sum(c.queued for c in counts.values()))
 
 
