@@ -18,7 +18,7 @@ from bench.context import Context, log
 from bench.machine import REPO, environment
 from bench.options import sizes
 from bench.result import SuiteResult
-from bench.suites import encoders, footprint, generation, mixed, quantize, soak
+from bench.suites import batch, encoders, footprint, generation, mixed, quantize, soak
 
 SUITES: dict[str, Callable[[Context], SuiteResult]] = {
     "generation": generation.run,
@@ -27,6 +27,7 @@ SUITES: dict[str, Callable[[Context], SuiteResult]] = {
     "footprint": footprint.run,
     "soak": soak.run,
     "quantize": quantize.run,
+    "batch": batch.run,
 }
 ALL = ("generation", "encoders", "mixed", "footprint", "quantize")
 
@@ -59,6 +60,10 @@ def parser() -> argparse.ArgumentParser:
     sized.add_argument("--mixed-duration", dest="mixed_duration_s", type=float)
     sized.add_argument("--duration", dest="soak_duration_s", type=float, help="soak seconds")
     sized.add_argument("--soak-warmup", dest="soak_warmup_s", type=float)
+    sized.add_argument("--batch-chat-lines", type=int, help="lines of the chat batch (2000)")
+    sized.add_argument("--batch-embed-lines", type=int, help="lines of the embeddings batch")
+    sized.add_argument("--batch-ttft-requests", type=int, help="online requests beside a batch")
+    sized.add_argument("--batch-output-len", type=int, help="tokens per chat line")
     sized.add_argument("--seed", type=int)
     sized.add_argument("--no-vllm-pooling", dest="vllm_pooling", action="store_const", const=False)
     sized.add_argument(
@@ -94,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         mixed_duration_s=args.mixed_duration_s,
         soak_duration_s=args.soak_duration_s,
         soak_warmup_s=args.soak_warmup_s,
+        batch_chat_lines=args.batch_chat_lines,
+        batch_embed_lines=args.batch_embed_lines,
+        batch_ttft_requests=args.batch_ttft_requests,
+        batch_output_len=args.batch_output_len,
         seed=args.seed,
         vllm_pooling=args.vllm_pooling,
     )

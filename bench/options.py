@@ -32,6 +32,16 @@ class Sizes:
     mixed_duration_s: float = 90.0
     mixed_gen_concurrency: int = 8
     mixed_embed_concurrency: int = 64
+    # The batch suite: a chat batch (its lines and output length), the online TTFT load run
+    # beside it, the engine's best online concurrency, and an embeddings batch.
+    batch_chat_lines: int = 2000
+    batch_output_len: int = 32
+    batch_ttft_requests: int = 48
+    batch_ttft_concurrency: int = 4
+    batch_gen_concurrency: int = 32
+    batch_embed_lines: int = 20_000
+    batch_embed_clients: int = 64
+    batch_in_flight: int = 64
     footprint_load_s: float = 20.0
     soak_duration_s: float = 600.0
     soak_warmup_s: float = 60.0
@@ -59,6 +69,11 @@ QUICK = Sizes(
     mixed_duration_s=4.0,
     mixed_gen_concurrency=4,
     mixed_embed_concurrency=8,
+    batch_chat_lines=48,
+    batch_output_len=16,
+    batch_ttft_requests=8,
+    batch_gen_concurrency=16,
+    batch_embed_lines=512,
     footprint_load_s=4.0,
     soak_duration_s=30.0,
     soak_warmup_s=8.0,

@@ -3,6 +3,7 @@ model folder, dtype and limits (read from the same default config)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any, Literal
@@ -13,7 +14,8 @@ from bench.machine import REPO
 from bench.servers import ServerSpec
 
 DEFAULT_CONFIG = REPO / "server" / "configs" / "default.yaml"
-MODELS_DIR = REPO / "models"
+# Where the bundled models were prepared (tests and benchmarks share the variable).
+MODELS_DIR = Path(os.environ.get("INFERENCE_MODELS_DIR", REPO / "models"))
 BUNDLED = "bundled:"
 
 Subset = Literal["generate", "encoders", "default"]

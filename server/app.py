@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server import playground
+from server.batches.wiring import build_batch_api
 from server.core.lifecycle import Lifecycle
 from server.core.metrics import Metrics
 from server.core.registry import ModelRegistry, ServedModel
@@ -72,7 +73,10 @@ def create_app(
         lifecycle=Lifecycle(settings.drain_timeout_s, on_fatal),
         store=Database(settings.store),
     )
-    responses = ResponsesService(ResponseStore(state.store, owner=uuid.uuid4().hex))
+    owner = uuid.uuid4().hex
+    responses = ResponsesService(ResponseStore(state.store, owner=owner))
+    # The Batch API: files, batch jobs, and the runner that sends their lines to this app.
+    batches = build_batch_api(state, owner)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -83,9 +87,11 @@ def create_app(
             load_and_watch(state.registry, state.lifecycle), name="model-loader"
         )
         responses.background.start_sweeper()
+        batches.start(app)
         try:
             yield
         finally:
+            await batches.stop()
             await responses.background.stop()
             for task in (loader, opener):
                 task.cancel()
@@ -107,12 +113,15 @@ def create_app(
         if settings.metrics_require_auth:
             open_paths = open_paths - {probes.METRICS_PATH}
         open_paths |= playground.open_paths(settings)
+        keys = [*keys, batches.internal_key]
         app.add_middleware(ApiKeyMiddleware, keys=keys, open_paths=open_paths)
     # Each middleware added runs before the ones added earlier: request id and access log
     # first (every answer carries an id and is logged), then the raw-request limits, then the
     # drain (503 once shutting down), then the API key.
     app.add_middleware(DrainMiddleware, drain=state.lifecycle.drain)
-    app.add_middleware(RequestGuardMiddleware, limits=settings.limits)
+    app.add_middleware(
+        RequestGuardMiddleware, limits=settings.limits, streamed_paths=batches.streamed_paths
+    )
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
     install_cors(app, settings)  # outermost: answers preflights before the key check
     routers = (
@@ -121,6 +130,7 @@ def create_app(
         generation_router,
         responses_router(responses),
         encoders_router,
+        batches.router,
     )
     for router in routers:
         app.include_router(router)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -140,6 +146,21 @@ class Metrics:
             "Requests refused before work started, by reason.",
             (*MODEL_LABELS, "reason"),
             registry=r,
+        )
+        # Batches (their lines run through the endpoints above, counted there too).
+        self.batch_lines = Counter(
+            f"{p}_batch_lines",
+            "Batch lines finished by this server, by endpoint and outcome (done, failed).",
+            ("endpoint", "status"),
+            registry=r,
+        )
+        self.batch_lines_queued = Gauge(
+            f"{p}_batch_lines_queued",
+            "Lines of running batches not yet finished nor running (all replicas).",
+            registry=r,
+        )
+        self.batches = Gauge(
+            f"{p}_batches", "Batches by status (all replicas).", ("status",), registry=r
         )
         # Scrape-time gauges: running/waiting per model (both engines), queue depth.
         self._gauges = _GaugeCallbacks()

@@ -228,6 +228,35 @@ class StoreSettings(_Strict):
     connect_timeout_s: float = Field(
         5.0, gt=0, description="How long to wait for the database before answering 503."
     )
+    max_file_bytes: int = Field(
+        200 * 1024 * 1024, ge=1024, description="Largest file /v1/files accepts (200 MB)."
+    )
+
+
+class BatchSettings(_Strict):
+    """The Batch API: how many lines a batch may have and how its lines are run."""
+
+    max_lines: int = Field(50_000, ge=1, description="Requests (lines) in one batch input file.")
+    max_in_flight: int = Field(
+        16, ge=1, description="Batch lines this server runs at once (over all batches)."
+    )
+    priority: int = Field(
+        10,
+        ge=-(2**31),
+        lt=2**31,
+        description="Queue priority of batch lines (lower runs earlier; online requests "
+        "default to 0). Sent to vLLM only for models with engine.enable_priority_scheduling.",
+    )
+    completion_window_s: float = Field(
+        24 * 3600.0, gt=0, description="How long the '24h' completion window lasts."
+    )
+    lease_s: float = Field(
+        60.0,
+        ge=1,
+        description="How long lines claimed by a replica stay its own without a heartbeat; "
+        "a replica that dies gives its lines back after this.",
+    )
+    poll_s: float = Field(1.0, gt=0, description="How often idle replicas look for new lines.")
 
 
 class Settings(BaseSettings):
@@ -290,6 +319,10 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(
         default_factory=StoreSettings,  # type: ignore[arg-type]
         description="The database of stored responses, files and batch jobs.",
+    )
+    batches: BatchSettings = Field(
+        default_factory=BatchSettings,  # type: ignore[arg-type]
+        description="The Batch API (/v1/batches): limits and background execution.",
     )
     models: list[ModelConfig] = Field(
         default_factory=list, description="The served models (see the YAML file for the shape)."

@@ -19,11 +19,16 @@ _DISCARD_LIMIT = 64 * 1024 * 1024
 
 
 class RequestGuardMiddleware:
-    """Refuses requests whose headers or body are over ``limits``."""
+    """Refuses requests whose headers or body are over ``limits``. The bodies of
+    ``streamed_paths`` (uploads) are left to their routes, which limit them as they stream
+    them to storage."""
 
-    def __init__(self, app: ASGIApp, limits: RequestLimits) -> None:
+    def __init__(
+        self, app: ASGIApp, limits: RequestLimits, streamed_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.limits = limits
+        self.streamed_paths = streamed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,6 +56,9 @@ class RequestGuardMiddleware:
                 "the size of the headers in bytes",
             )
             await send_error(send, error)
+            return
+        if scope.get("path") in self.streamed_paths:
+            await self.app(scope, receive, send)
             return
         length = _content_length(headers)
         if length == -1:

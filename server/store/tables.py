@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, Index, String
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,3 +42,76 @@ class StoredResponse(Base):
         Index("ix_responses_expires_at", "expires_at"),
         Index("ix_responses_status_updated", "status", "updated_at"),
     )
+
+
+class StoredFile(Base):
+    """One file of ``/v1/files``; its content is in ``file_chunks`` (shared by replicas)."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(512))
+    bytes: Mapped[int] = mapped_column(Integer, default=0)
+    # ``uploading`` until its last chunk is stored, then ``processed``.
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[float] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_files_purpose_created", "purpose", "created_at"),)
+
+
+class FileChunk(Base):
+    """One piece (up to 1 MiB) of a file's content, in order by ``seq``."""
+
+    __tablename__ = "file_chunks"
+
+    file_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoredBatch(Base):
+    """One batch job; ``body`` is the Batch object less what is computed on reading
+    (``status``, ``request_counts`` and the file ids live in their own columns)."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    endpoint: Mapped[str] = mapped_column(String(64))
+    input_file_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    # The replica validating or finalizing it, and until when that claim holds.
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    output_file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Timestamps by name (in_progress_at, finalizing_at, ...), errors, metadata.
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+
+    __table_args__ = (Index("ix_batches_status", "status"),)
+
+
+class BatchLine(Base):
+    """One request of a batch: ``queued``, ``running`` (claimed by ``owner`` until
+    ``lease_until``), then ``done`` or ``failed`` with its output line in ``result``."""
+
+    __tablename__ = "batch_lines"
+
+    batch_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True
+    )
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    custom_id: Mapped[str] = mapped_column(String(512))
+    state: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[float] = mapped_column(Float, default=0.0)
+    body: Mapped[dict[str, Any]] = mapped_column(Json)
+    # The output line, as written to the output or error file (the body byte for byte).
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_batch_lines_state", "batch_id", "state"),)
