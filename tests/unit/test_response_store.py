@@ -116,7 +116,7 @@ def test_too_large_to_store_is_400(tmp_path: Path) -> None:
     async def work(store: ResponseStore) -> None:
         await store.create(_body("big"), [{"text": "x" * 5000}])
 
-    with pytest.raises(InvalidRequest, match="store.max_response_bytes"):
+    with pytest.raises(InvalidRequest, match=r"store\.max_response_bytes"):
         _run(tmp_path, work, max_response_bytes=1024)
 
 
