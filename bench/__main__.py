@@ -61,6 +61,9 @@ def parser() -> argparse.ArgumentParser:
     sized.add_argument("--duration", dest="soak_duration_s", type=float, help="soak seconds")
     sized.add_argument("--soak-warmup", dest="soak_warmup_s", type=float)
     sized.add_argument("--batch-chat-lines", type=int, help="lines of the chat batch (2000)")
+    sized.add_argument(
+        "--batch-background-lines", type=int, help="lines of the batch beside the TTFT load"
+    )
     sized.add_argument("--batch-embed-lines", type=int, help="lines of the embeddings batch")
     sized.add_argument("--batch-ttft-requests", type=int, help="online requests beside a batch")
     sized.add_argument("--batch-output-len", type=int, help="tokens per chat line")
@@ -100,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         soak_duration_s=args.soak_duration_s,
         soak_warmup_s=args.soak_warmup_s,
         batch_chat_lines=args.batch_chat_lines,
+        batch_background_lines=args.batch_background_lines,
         batch_embed_lines=args.batch_embed_lines,
         batch_ttft_requests=args.batch_ttft_requests,
         batch_output_len=args.batch_output_len,

@@ -35,6 +35,8 @@ class Sizes:
     # The batch suite: a chat batch (its lines and output length), the online TTFT load run
     # beside it, the engine's best online concurrency, and an embeddings batch.
     batch_chat_lines: int = 2000
+    # The batch running beside the online TTFT load (cancelled after it, so it costs no time).
+    batch_background_lines: int = 2000
     batch_output_len: int = 32
     batch_ttft_requests: int = 48
     batch_ttft_concurrency: int = 4
@@ -70,6 +72,7 @@ QUICK = Sizes(
     mixed_gen_concurrency=4,
     mixed_embed_concurrency=8,
     batch_chat_lines=48,
+    batch_background_lines=96,
     batch_output_len=16,
     batch_ttft_requests=8,
     batch_gen_concurrency=16,
