@@ -28,4 +28,6 @@ class Context:
 
     def ours(self, subset: Subset) -> ServerSpec:
         """Our server with ``subset`` of the default models (all of them when shared)."""
-        return ours("default" if self.sizes.shared_server else subset)
+        return ours(
+            "default" if self.sizes.shared_server else subset, eager=self.sizes.gen_enforce_eager
+        )

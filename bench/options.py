@@ -22,6 +22,10 @@ class Sizes:
     gen_prompts: int | None = None
     gen_input_len: int = 128
     gen_output_len: int = 64
+    # Every generation server in eager mode (no graph compilation at start): the quick smoke
+    # only, where two cold compilations would double its start-up; measured runs keep
+    # each server's own defaults.
+    gen_enforce_eager: bool = False
     enc_concurrency: tuple[int, ...] = (1, 8, 64)
     enc_requests: int = 2048
     seed: int = 0
@@ -64,6 +68,7 @@ QUICK = Sizes(
     gen_concurrency=(4,),
     gen_prompts=4,
     gen_output_len=32,
+    gen_enforce_eager=True,
     enc_concurrency=(8,),
     enc_requests=64,
     ceiling_batch_sizes=(1, 16),

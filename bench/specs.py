@@ -37,9 +37,14 @@ def model_dir(entry: dict[str, Any]) -> Path:
     return MODELS_DIR / source.removeprefix(BUNDLED) if source.startswith(BUNDLED) else Path(source)
 
 
-def ours(subset: Subset) -> ServerSpec:
-    """Our server with the default config's generative model, its encoders, or everything."""
+def ours(subset: Subset, *, eager: bool = False) -> ServerSpec:
+    """Our server with the default config's generative model, its encoders, or everything;
+    ``eager`` sets ``enforce_eager`` on its generative model."""
     config = default_config()
+    if eager:
+        for model in config["models"]:
+            if model["task"] == "generate":
+                model.setdefault("engine", {})["enforce_eager"] = True
     if subset == "generate":
         config["models"] = [m for m in config["models"] if m["task"] == "generate"]
     elif subset == "encoders":
@@ -82,10 +87,13 @@ def _vllm_server(name: str, entry: dict[str, Any], extra: tuple[str, ...]) -> Se
     return ServerSpec(name=name, argv=argv, ready_path="/health")
 
 
-def vllm_generate() -> ServerSpec:
-    """vLLM's OpenAI server with the engine settings our default config gives the chat model."""
+def vllm_generate(*, eager: bool = False) -> ServerSpec:
+    """vLLM's OpenAI server with the engine settings our default config gives the chat model
+    (``eager``: and ``--enforce-eager``)."""
     entry = model_entry("generate")
     engine = entry.get("engine", {})
+    if eager:
+        engine = {**engine, "enforce_eager": True}
     extra = ["--dtype", str(engine.get("dtype", "auto")), "--seed", str(engine.get("seed", 0))]
     if engine.get("max_model_len"):
         extra += ["--max-model-len", str(engine["max_model_len"])]
@@ -94,6 +102,14 @@ def vllm_generate() -> ServerSpec:
     if engine.get("max_num_seqs"):
         extra += ["--max-num-seqs", str(engine["max_num_seqs"])]
     return _vllm_server("vllm-generate", entry, tuple(extra))
+
+
+def vllm_defaults(*, eager: bool = False) -> ServerSpec:
+    """vLLM's OpenAI server on the same model folder with vLLM's own defaults (what
+    ``vllm serve MODEL`` runs): the pair our default config has to keep up with.
+    ``eager`` adds ``--enforce-eager`` (the quick smoke only)."""
+    extra = ("--enforce-eager",) if eager else ()
+    return _vllm_server("vllm-defaults", model_entry("generate"), extra)
 
 
 def vllm_pooling() -> ServerSpec:

@@ -60,7 +60,11 @@ def _measure(ctx: Context, spec: ServerSpec, encoders: bool) -> dict[str, Any]:
 
 
 def run(ctx: Context) -> SuiteResult:
-    specs = [ctx.ours("default"), ctx.ours("generate"), vllm_generate()]
+    specs = [
+        ctx.ours("default"),
+        ctx.ours("generate"),
+        vllm_generate(eager=ctx.sizes.gen_enforce_eager),
+    ]
     unique = list({s.name: s for s in specs}.values())
     # A running server first: no restart for it.
     unique.sort(key=lambda s: not ctx.pool.is_running(s))

@@ -1,5 +1,7 @@
-"""Generation: our server vs vLLM's own OpenAI server, same model and engine settings, load
-from vLLM's benchmark client (chat endpoint, random 128-in/64-out prompts, EOS ignored)."""
+"""Generation: our server vs vLLM's own OpenAI server, load from vLLM's benchmark client
+(chat endpoint, random 128-in/64-out prompts, EOS ignored). Two pairs share the rounds:
+same settings (vLLM given our default config's engine settings) and defaults vs defaults
+(our default config against plain ``vllm serve MODEL``)."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ from bench.context import Context, log
 from bench.markdown import listed
 from bench.result import BarPlot, LinePlot, SuiteResult, Table
 from bench.servers import RunningServer, ServerStartError
-from bench.specs import model_dir, model_entry, vllm_generate
+from bench.specs import model_dir, model_entry, vllm_defaults, vllm_generate
 from bench.stats import Target, at_least, at_most, median_by_level, median_known, ratio
 from bench.vllm_client import GenerationLoad, Leg, Level, levels_for_round, run_vllm_bench
 
-SERVERS = ("vllm", "ours")
+SERVERS = ("vllm", "ours", "vllm-defaults")
+# Ratio prefix per reference: "" for the same-settings pair (the names earlier runs used).
+REFERENCES = {"vllm": "", "vllm-defaults": "defaults_"}
 
 
 def target_levels(levels: list[int]) -> list[int]:
@@ -47,20 +51,26 @@ def paired_ratios(ours: Runs, ref: Runs, levels: list[int]) -> dict[str, list[fl
 
 
 def compare(
-    ours: Runs, ref: Runs, levels: list[int]
+    ours: Runs, ref: Runs, levels: list[int], *, prefix: str = "", against: str = "vLLM"
 ) -> tuple[dict[str, float | None], list[Target]]:
     """Each ratio's median over the rounds' pairs, and the targets: tokens/s >= 1.00x at 8 and
     32, TTFT p50 <= 1.05x. A pair is measured minutes apart, so the host's drift over a run
-    (2-4x here between morning and afternoon) cancels in it, not in medians per server."""
-    ratios = {name: median_known(pairs) for name, pairs in paired_ratios(ours, ref, levels).items()}
+    (2-4x here between morning and afternoon) cancels in it, not in medians per server.
+    ``prefix`` names the ratios of one reference, ``against`` names it in the targets."""
+    ratios = {
+        prefix + name: median_known(pairs)
+        for name, pairs in paired_ratios(ours, ref, levels).items()
+    }
     targets = [
         at_least(
-            f"output tokens/s vs vLLM, concurrency {c}", ratios[f"output_tokens_per_s_c{c}"], 1.0
+            f"output tokens/s vs {against}, concurrency {c}",
+            ratios[f"{prefix}output_tokens_per_s_c{c}"],
+            1.0,
         )
         for c in target_levels(levels)
     ]
     targets += [
-        at_most(f"TTFT p50 vs vLLM, concurrency {c}", ratios[f"ttft_p50_c{c}"], 1.05)
+        at_most(f"TTFT p50 vs {against}, concurrency {c}", ratios[f"{prefix}ttft_p50_c{c}"], 1.05)
         for c in levels
     ]
     return ratios, targets
@@ -73,7 +83,11 @@ def _by_round(runs: Runs) -> list[dict[str, Any]]:
 
 def _start_servers(ctx: Context, result: SuiteResult) -> dict[str, RunningServer]:
     """Both servers up at once (each started and timed alone); a failed one is noted."""
-    specs = {"vllm": vllm_generate(), "ours": ctx.ours("generate")}
+    specs = {
+        "vllm": vllm_generate(eager=ctx.sizes.gen_enforce_eager),
+        "ours": ctx.ours("generate"),
+        "vllm-defaults": vllm_defaults(eager=ctx.sizes.gen_enforce_eager),
+    }
     servers: dict[str, RunningServer] = {}
     for label in SERVERS:
         try:
@@ -121,6 +135,7 @@ def run(ctx: Context) -> SuiteResult:
                 {"concurrency": c, "prompts": n} for c, n in zip(levels, prompts, strict=True)
             ],
             "ours_config": ctx.ours("generate").name,
+            "enforce_eager_everywhere": sizes.gen_enforce_eager,
             "rounds": sizes.rounds,
             "design": "both servers up at once, idle but for the one measured; per round and"
             " level the two run back to back (who goes first alternates) and each ratio is the"
@@ -153,9 +168,17 @@ def run(ctx: Context) -> SuiteResult:
         result.results[label] = {str(c): v for c, v in by_level.items()}
     result.results["rounds"] = {label: _by_round(r) for label, r in runs.items() if r}
     result.results["client_process_cpu_s_by_round"] = client_cpu
-    ours_runs, ref_runs = runs.get("ours", []), runs.get("vllm", [])
-    result.ratios, result.targets = compare(ours_runs, ref_runs, levels)
-    result.results["ratios_by_round"] = paired_ratios(ours_runs, ref_runs, levels)
+    ours_runs = runs.get("ours", [])
+    result.results["ratios_by_round"] = {}
+    for reference, prefix in REFERENCES.items():
+        ref_runs = runs.get(reference, [])
+        against = "vLLM" if not prefix else "vLLM at its defaults (ours at ours)"
+        ratios, targets = compare(ours_runs, ref_runs, levels, prefix=prefix, against=against)
+        result.ratios.update(ratios)
+        result.targets += targets
+        by_round = paired_ratios(ours_runs, ref_runs, levels)
+        result.results["ratios_by_round"].update({prefix + k: v for k, v in by_round.items()})
+    result.results["ready_s"] = {label: server.ready_s for label, server in servers.items()}
     failed = sum(int(v.get("failed") or 0) for r in runs.values() for m in r for v in m.values())
     result.results["failures"] = failed
     _present(result, measured, levels)
@@ -197,20 +220,24 @@ def _present(
     result.tables.append(Table("Ours vs vLLM's server (each server's medians)", columns, rows))
     ratio_rows = [
         (
+            reference,
             c,
-            result.ratios[f"output_tokens_per_s_c{c}"],
-            result.ratios[f"ttft_p50_c{c}"],
-            result.ratios[f"tpot_p50_c{c}"],
-            result.ratios[f"itl_p99_c{c}"],
-            listed(result.results["ratios_by_round"][f"output_tokens_per_s_c{c}"]),
-            listed(result.results["ratios_by_round"][f"ttft_p50_c{c}"]),
+            result.ratios[f"{prefix}output_tokens_per_s_c{c}"],
+            result.ratios[f"{prefix}ttft_p50_c{c}"],
+            result.ratios[f"{prefix}tpot_p50_c{c}"],
+            result.ratios[f"{prefix}itl_p99_c{c}"],
+            listed(result.results["ratios_by_round"][f"{prefix}output_tokens_per_s_c{c}"]),
+            listed(result.results["ratios_by_round"][f"{prefix}ttft_p50_c{c}"]),
         )
+        for reference, prefix in REFERENCES.items()
         for c in levels
     ]
     result.tables.append(
         Table(
-            "Ours / vLLM (medians of the rounds' back-to-back pairs)",
+            "Ours / each reference (medians of the rounds' back-to-back pairs; vllm: our"
+            " engine settings, vllm-defaults: vLLM's own)",
             (
+                "reference",
                 "concurrency",
                 "output tok/s",
                 "TTFT p50",
@@ -220,6 +247,13 @@ def _present(
                 "TTFT p50 by round",
             ),
             ratio_rows,
+        )
+    )
+    result.tables.append(
+        Table(
+            "Start-up: seconds to ready (each server started alone)",
+            ("server", "ready s"),
+            [(label, seconds) for label, seconds in result.results["ready_s"].items()],
         )
     )
     result.plots.append(

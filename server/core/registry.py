@@ -38,6 +38,11 @@ class ServedModel(Protocol):
         that pick a model by what it can do."""
         ...
 
+    @property
+    def runtime(self) -> str | None:
+        """What runs the model ('vllm', 'torch', 'onnx', 'onnx-int8'); None until known."""
+        ...
+
     async def start(self) -> None:
         """Load the model; raise if it cannot be served."""
         ...

@@ -90,6 +90,11 @@ class EncoderModel:
         return []
 
     @property
+    def runtime(self) -> str | None:
+        """The workers' runtime: torch, onnx or onnx-int8 (auto resolved, fallbacks seen)."""
+        return self._description.backend if self._description is not None else None
+
+    @property
     def max_context(self) -> int | None:
         if self._description is not None:
             return self._description.max_length

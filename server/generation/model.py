@@ -122,6 +122,10 @@ class GenerationModel:
         )
 
     @property
+    def runtime(self) -> str:
+        return "vllm"
+
+    @property
     def capabilities(self) -> list[str]:
         """What ``/v1/models`` advertises beyond the task: 'tools' when tool_choice 'auto'
         reads the model's own calls (named and required calls work on every model),

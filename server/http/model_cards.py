@@ -19,6 +19,11 @@ class ModelCard(BaseModel):
     )
     max_model_len: int | None = None
     ready: bool = True
+    runtime: str | None = Field(
+        None,
+        description="What runs the model: 'vllm' for generation; 'torch', 'onnx' or "
+        "'onnx-int8' for encoders (known once its workers have loaded it).",
+    )
     capabilities: list[str] = Field(
         default_factory=list,
         description="Features beyond the task: 'tools' (tool_choice 'auto' reads the model's "

@@ -24,6 +24,7 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
         prompts=prompts,
         max_model_len=model.max_context,
         ready=model.ready,
+        runtime=model.runtime,
         capabilities=model.capabilities,
     )
 

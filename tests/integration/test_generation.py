@@ -299,6 +299,7 @@ def test_models_health_ready_metrics(server: ServerProcess) -> None:
             "prompts": None,
             "max_model_len": 1024,
             "ready": True,
+            "runtime": "vllm",
             "capabilities": [],
         }
     ]

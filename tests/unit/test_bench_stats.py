@@ -11,8 +11,8 @@ from bench.markdown import listed
 from bench.stats import at_least, at_most, median_by_level, median_of, percentile, ratio
 from bench.suites.encoders import compare as compare_encoders
 from bench.suites.encoders import paired_ratios as paired_ratios_encoders
+from bench.suites.generation import METRICS, paired_ratios, target_levels
 from bench.suites.generation import compare as compare_generation
-from bench.suites.generation import paired_ratios, target_levels
 from bench.suites.soak import rss_growth
 
 
@@ -82,6 +82,20 @@ def test_generation_ratios_are_medians_of_back_to_back_pairs() -> None:
     assert [t.met for t in targets] == [True, True]
     pairs = paired_ratios(ours, ref, [8])["output_tokens_per_s_c8"]
     assert pairs == [pytest.approx(1.05)] * 3
+
+
+def test_the_defaults_pair_has_its_own_ratio_names_and_targets() -> None:
+    ours = {8: {"output_throughput": 90.0, "p50_ttft_ms": 50.0}}
+    ref = {8: {"output_throughput": 100.0, "p50_ttft_ms": 50.0}}
+    ratios, targets = compare_generation(
+        [ours], [ref], [8], prefix="defaults_", against="vLLM at its defaults"
+    )
+    assert set(ratios) == {f"defaults_{name}_c8" for name in METRICS}
+    assert ratios["defaults_output_tokens_per_s_c8"] == pytest.approx(0.9)
+    assert {t.name: t.met for t in targets} == {
+        "output tokens/s vs vLLM at its defaults, concurrency 8": False,
+        "TTFT p50 vs vLLM at its defaults, concurrency 8": True,
+    }
 
 
 def test_missing_reference_fails_the_target() -> None:

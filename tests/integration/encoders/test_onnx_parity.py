@@ -191,6 +191,12 @@ def test_served_onnx_matches_torch(onnx_http: httpx.Client) -> None:
     assert cosine.min() >= 0.99999
 
 
+def test_models_list_says_which_runtime_serves(onnx_http: httpx.Client) -> None:
+    cards = {card["id"]: card for card in onnx_http.get("/v1/models").json()["data"]}
+    assert cards["minilm-torch"]["runtime"] == "torch"
+    assert cards["minilm-onnx"]["runtime"] == "onnx"
+
+
 def test_failed_export_falls_back_to_torch(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -278,3 +278,5 @@ def test_models_list_every_task_and_prompts(http: httpx.Client) -> None:
     assert cards["reranker"]["tasks"] == ["rerank", "score"]
     assert cards["sentiment"]["tasks"] == ["classify"]
     assert cards["ner"]["tasks"] == ["ner"] and cards["ner"].get("prompts") is None
+    # These models are configured with the default backend, torch.
+    assert {card["runtime"] for card in cards.values()} == {"torch"}
