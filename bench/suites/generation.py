@@ -17,8 +17,12 @@ from bench.stats import Target, at_least, at_most, median_by_level, median_known
 from bench.vllm_client import GenerationLoad, Leg, Level, levels_for_round, run_vllm_bench
 
 SERVERS = ("vllm", "ours", "vllm-defaults")
-# Ratio prefix per reference: "" for the same-settings pair (the names earlier runs used).
-REFERENCES = {"vllm": "", "vllm-defaults": "defaults_"}
+# Per reference: its ratios' prefix ("" for the same-settings pair, the names earlier runs
+# used) and its name in the targets.
+REFERENCES = {
+    "vllm": ("", "vLLM"),
+    "vllm-defaults": ("defaults_", "vLLM at its defaults (ours at ours)"),
+}
 
 
 def target_levels(levels: list[int]) -> list[int]:
@@ -82,7 +86,7 @@ def _by_round(runs: Runs) -> list[dict[str, Any]]:
 
 
 def _start_servers(ctx: Context, result: SuiteResult) -> dict[str, RunningServer]:
-    """Both servers up at once (each started and timed alone); a failed one is noted."""
+    """Every server up at once (each started and timed alone); a failed one is noted."""
     specs = {
         "vllm": vllm_generate(eager=ctx.sizes.gen_enforce_eager),
         "ours": ctx.ours("generate"),
@@ -137,10 +141,10 @@ def run(ctx: Context) -> SuiteResult:
             "ours_config": ctx.ours("generate").name,
             "enforce_eager_everywhere": sizes.gen_enforce_eager,
             "rounds": sizes.rounds,
-            "design": "both servers up at once, idle but for the one measured; per round and"
-            " level the two run back to back (who goes first alternates) and each ratio is the"
-            " median over the rounds of these pairs",
-            "prompt_seeds": "seed + round x levels + level index, the same for both servers;"
+            "design": "every server up at once, idle but for the one measured; per round and"
+            " level they run back to back (the order alternates) and each ratio is the"
+            " median over the rounds of ours against each reference",
+            "prompt_seeds": "seed + round x levels + level index, the same for every server;"
             " no server sees a measured prompt twice (prefix caching)",
             "warm_up": "in the first round, per server and level, one unrecorded wave of"
             " `concurrency` prompts (another seed) right before the measured run",
@@ -170,9 +174,8 @@ def run(ctx: Context) -> SuiteResult:
     result.results["client_process_cpu_s_by_round"] = client_cpu
     ours_runs = runs.get("ours", [])
     result.results["ratios_by_round"] = {}
-    for reference, prefix in REFERENCES.items():
+    for reference, (prefix, against) in REFERENCES.items():
         ref_runs = runs.get(reference, [])
-        against = "vLLM" if not prefix else "vLLM at its defaults (ours at ours)"
         ratios, targets = compare(ours_runs, ref_runs, levels, prefix=prefix, against=against)
         result.ratios.update(ratios)
         result.targets += targets
@@ -229,7 +232,7 @@ def _present(
             listed(result.results["ratios_by_round"][f"{prefix}output_tokens_per_s_c{c}"]),
             listed(result.results["ratios_by_round"][f"{prefix}ttft_p50_c{c}"]),
         )
-        for reference, prefix in REFERENCES.items()
+        for reference, (prefix, _) in REFERENCES.items()
         for c in levels
     ]
     result.tables.append(
