@@ -1,6 +1,9 @@
-"""The in-process ceilings: the same model folder run directly in one process, with torch and
-with ONNX Runtime, all cores' threads, at each batch size; tokenization and post-processing
-included and inputs sorted by length (see ``bench.inprocess``).
+"""The in-process ceilings: the same model folder run directly, with torch and with ONNX
+Runtime, tokenization and post-processing included and inputs sorted by length (see
+``bench.inprocess``): first one process with all cores' threads at each batch size, then, at
+the best of those sizes, the cores split among several processes (2 x 1 thread on 2 cores),
+each running its share of the batches at once. The ceiling is the best of all of them: a
+server with several single-threaded workers is measured against the same split.
 
 Runs in its own process (``python -m bench.ceiling embed=DIR classify=DIR ...``) so that its
 threads and memory do not mix with the load generator's. The backends alternate task by task,
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import subprocess
 import sys
 import time
@@ -21,6 +25,77 @@ from typing import Any
 from bench.inprocess import BACKENDS, batch_function, by_length
 from bench.machine import REPO
 from bench.sentences import sentences
+
+# Processes beside the one-process run, for a host of N cores: 2, 4 and N, where they divide N.
+SPLIT_PROCESSES = (2, 4)
+# How long the processes of a split may take to load their models and meet at the start.
+SPLIT_START_TIMEOUT_S = 600.0
+
+
+def splits(threads: int) -> list[tuple[int, int]]:
+    """(processes, threads each) splits of ``threads`` cores besides (1, threads)."""
+    counts = sorted({*SPLIT_PROCESSES, threads})
+    return [(p, threads // p) for p in counts if 1 < p <= threads and threads % p == 0]
+
+
+def _batches(ordered: Sequence[str], size: int) -> list[list[str]]:
+    return [list(ordered[i : i + size]) for i in range(0, len(ordered), size)]
+
+
+def _split_worker(
+    task: str,
+    backend: str,
+    model_dir: Path,
+    threads: int,
+    batches: list[list[str]],
+    start: Any,
+    results: Any,
+) -> None:
+    """One process of a split: load, warm up, wait for the others, run its batches."""
+    run = batch_function(task, backend, model_dir, threads)
+    for batch in batches[:2]:
+        run(batch)
+    start.wait(SPLIT_START_TIMEOUT_S)
+    began = time.perf_counter()
+    for batch in batches:
+        run(batch)
+    results.put(time.perf_counter() - began)
+
+
+def measure_split(
+    task: str,
+    model_dir: Path,
+    texts: Sequence[str],
+    batch_size: int,
+    processes: int,
+    threads: int,
+    backend: str,
+) -> float:
+    """Inputs per second of ``processes`` processes of ``threads`` threads each, started at
+    once on the batches dealt round-robin (so each gets every length): all inputs over the
+    slowest process's time."""
+    batches = _batches(by_length(texts), batch_size)
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(processes)
+    results = context.Queue()
+    workers = [
+        context.Process(
+            target=_split_worker,
+            args=(task, backend, model_dir, threads, batches[i::processes], start, results),
+            daemon=True,
+        )
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        seconds = [results.get(timeout=SPLIT_START_TIMEOUT_S * 2) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+    return round(len(texts) / max(seconds), 2)
 
 
 def measure(
@@ -43,6 +118,14 @@ def measure(
             run(list(ordered[i : i + size]))
         per_batch[str(size)] = round(len(ordered) / (time.perf_counter() - started), 2)
     best = max(per_batch, key=lambda k: per_batch[k])
+    # The splits run at the one-process best batch size: a thread's best batch hardly moves
+    # with the thread count, and each split costs a model load per process.
+    per_split = {f"1x{threads}": per_batch[best]}
+    for processes, each in splits(threads):
+        per_split[f"{processes}x{each}"] = measure_split(
+            task, model_dir, texts, int(best), processes, each, backend
+        )
+    best_split = max(per_split, key=lambda k: per_split[k])
     return {
         "task": task,
         "backend": backend,
@@ -51,7 +134,9 @@ def measure(
         "sorted_by_length": True,
         "inputs_per_s_by_batch": per_batch,
         "best_batch_size": int(best),
-        "best_inputs_per_s": per_batch[best],
+        "inputs_per_s_by_split": per_split,
+        "best_split": best_split,
+        "best_inputs_per_s": per_split[best_split],
     }
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from bench.ceiling import splits
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,6 +82,11 @@ def test_encoders_measured_every_task_and_its_ceiling(results: dict[str, dict[st
         for backend in ("torch", "onnx"):
             ceiling = data["results"]["ceiling"][backend][task]
             assert ceiling["best_inputs_per_s"] > 0 and ceiling["sorted_by_length"]
+            # One process of all threads, and each split of the cores among processes.
+            by_split = ceiling["inputs_per_s_by_split"]
+            assert len(by_split) == 1 + len(splits(ceiling["threads"]))
+            assert all(v > 0 for v in by_split.values())
+            assert ceiling["best_inputs_per_s"] == max(by_split.values())
         for run in data["results"]["ours"][task].values():
             assert run["ok"] == requests and run["errors"] == 0
             assert run["throughput"] > 0
