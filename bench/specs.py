@@ -12,6 +12,7 @@ import yaml
 
 from bench.machine import REPO
 from bench.servers import ServerSpec
+from server.generation.engine.dtype import resolve_dtype
 
 DEFAULT_CONFIG = REPO / "server" / "configs" / "default.yaml"
 # Where the bundled models were prepared (tests and benchmarks share the variable).
@@ -94,7 +95,9 @@ def vllm_generate(*, eager: bool = False) -> ServerSpec:
     engine = entry.get("engine", {})
     if eager:
         engine = {**engine, "enforce_eager": True}
-    extra = ["--dtype", str(engine.get("dtype", "auto")), "--seed", str(engine.get("seed", 0))]
+    # Our dtype as our server resolves it (``auto`` keeps float32 on a CPU without bfloat16).
+    dtype = resolve_dtype(str(engine.get("dtype", "auto")), str(model_dir(entry)), on_cpu=True)
+    extra = ["--dtype", dtype, "--seed", str(engine.get("seed", 0))]
     if engine.get("max_model_len"):
         extra += ["--max-model-len", str(engine["max_model_len"])]
     if engine.get("enforce_eager"):

@@ -16,7 +16,7 @@ from bench.result import SuiteResult
 from bench.sentences import sentences
 from bench.servers import RunningServer, ServerStartError
 from bench.specs import model_dir, model_entry, vllm_pooling
-from bench.stats import Target, at_least, median_by_level, median_known, ratio
+from bench.stats import Target, at_least, at_most, median_by_level, median_known, ratio
 from bench.suites.encoders_report import present, target_level
 
 TASKS = ("embed", "classify", "ner")
@@ -30,6 +30,13 @@ CEILING_SHARE = {
     ("classify", "torch"): 1.6,
     ("ner", "torch"): 1.6,
 }
+# Embeddings at 64 clients against vLLM's server in pooling mode (same model folder).
+VLLM_POOLING_SHARE = 4.0
+# One client alone: p50 latency at most this share of the baseline below.
+LATENCY_SHARE = 0.5
+# p50 ms of one client alone before the encoder speed work (ONNX Runtime workers, 2 x 1
+# thread, on the reference 2-core EPYC: bench/results/2026-12-02-encoders-onnx/).
+BASELINE_C1_P50_MS = {"embed": 20.3, "classify": 20.3, "ner": 28.2}
 WARMUP_REQUESTS = 64
 
 
@@ -92,9 +99,22 @@ def compare(
     ]
     targets.append(
         at_least(
-            f"embed vs vLLM pooling server, {c} clients", ratios[f"embed_c{c}_vs_vllm_pooling"], 1.0
+            f"embed vs vLLM pooling server, {c} clients",
+            ratios[f"embed_c{c}_vs_vllm_pooling"],
+            VLLM_POOLING_SHARE,
         )
     )
+    if 1 in levels:
+        for task, baseline in BASELINE_C1_P50_MS.items():
+            p50 = median_known([r[1].get("p50_ms") for r in ours.get(task, []) if 1 in r])
+            ratios[f"{task}_c1_p50_vs_baseline"] = ratio(p50, baseline)
+            targets.append(
+                at_most(
+                    f"{task} p50 latency of one client vs {baseline} ms before",
+                    ratios[f"{task}_c1_p50_vs_baseline"],
+                    LATENCY_SHARE,
+                )
+            )
     return ratios, targets
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.core.errors import InvalidRequest, Unavailable
 from server.core.settings import GenerateModelConfig
+from server.generation.engine.dtype import resolve_dtype
 from server.generation.types import ChoiceDelta, GenerationStep, SamplingSpec, TokenInfo, TopToken
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class EngineDead(Unavailable):
 def engine_args(config: GenerateModelConfig, model_path: str) -> AsyncEngineArgs:
     """vLLM engine arguments from our config; unknown ``extra`` names are rejected."""
     from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.platforms import current_platform
 
     opts = config.engine
     known = {f.name for f in dataclasses.fields(AsyncEngineArgs)}
@@ -48,7 +50,7 @@ def engine_args(config: GenerateModelConfig, model_path: str) -> AsyncEngineArgs
     kwargs: dict[str, Any] = {
         "model": model_path,
         "served_model_name": [config.name],
-        "dtype": opts.dtype,
+        "dtype": resolve_dtype(opts.dtype, model_path, on_cpu=current_platform.is_cpu()),
         "max_model_len": opts.max_model_len,
         "gpu_memory_utilization": opts.gpu_memory_utilization,
         "tensor_parallel_size": opts.tensor_parallel_size,
