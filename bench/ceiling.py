@@ -111,11 +111,12 @@ def measure(
     ordered = by_length(texts)
     per_batch: dict[str, float] = {}
     for size in batch_sizes:
-        for i in range(0, min(len(ordered), 2 * size), size):  # warm up this shape
-            run(list(ordered[i : i + size]))
+        batches = _batches(ordered, size)
+        for batch in batches[:2]:  # warm up this shape
+            run(batch)
         started = time.perf_counter()
-        for i in range(0, len(ordered), size):
-            run(list(ordered[i : i + size]))
+        for batch in batches:
+            run(batch)
         per_batch[str(size)] = round(len(ordered) / (time.perf_counter() - started), 2)
     best = max(per_batch, key=lambda k: per_batch[k])
     # The splits run at the one-process best batch size: a thread's best batch hardly moves

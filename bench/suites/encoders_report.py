@@ -114,7 +114,7 @@ def present(
             )
         )
     batch_sizes = list(ceilings["torch"]["embed"]["inputs_per_s_by_batch"])
-    split_names = list(ceilings["torch"]["embed"].get("inputs_per_s_by_split", {}))
+    split_names = list(ceilings["torch"]["embed"]["inputs_per_s_by_split"])
     result.tables.append(
         Table(
             "In-process, inputs sorted by length, tokenization included (inputs/s by batch size"
@@ -132,7 +132,7 @@ def present(
                     t,
                     b,
                     *(ceilings[b][t]["inputs_per_s_by_batch"].get(k) for k in batch_sizes),
-                    *(ceilings[b][t].get("inputs_per_s_by_split", {}).get(k) for k in split_names),
+                    *(ceilings[b][t]["inputs_per_s_by_split"].get(k) for k in split_names),
                     ceilings[b][t]["best_inputs_per_s"],
                 )
                 for t in TASKS
