@@ -68,7 +68,9 @@ class BatchingOptions(_Strict):
 
     max_batch_size: int = Field(32, ge=1, description="Max inputs in one model batch.")
     max_batch_tokens: int = Field(8192, ge=1, description="Max padded tokens in one model batch.")
-    max_wait_ms: float = Field(2.0, ge=0, description="How long a batch waits to fill.")
+    max_wait_ms: float = Field(
+        2.0, ge=0, description="How long a partial batch waits to fill while another runs."
+    )
     max_queue: int = Field(1024, ge=1, description="Queued inputs before answering 429.")
 
 

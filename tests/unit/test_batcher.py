@@ -168,13 +168,27 @@ async def test_token_budget_bounds_padded_tokens() -> None:
     await batcher.close()
 
 
-async def test_partial_batch_waits_max_wait_then_runs() -> None:
+async def test_partial_batch_waits_max_wait_while_another_runs() -> None:
     runner = FakeRunner()
-    batcher = make(runner, size=8, wait_ms=60)
+    batcher = make(runner, size=8, wait_ms=60, concurrency=2)
+    held = await hold_runner(batcher, runner)  # one runner busy, the other free
+    start = time.monotonic()
+    partial = asyncio.create_task(batcher.submit([1], [2]))
+    await until(lambda: len(runner.batches) == 2)
+    assert 0.05 <= time.monotonic() - start < 1.0
+    runner.gate.set()
+    assert await partial == [10]
+    await held
+    await batcher.close()
+
+
+async def test_idle_model_runs_a_lone_input_at_once() -> None:
+    runner = FakeRunner()
+    batcher = make(runner, size=8, wait_ms=5_000)
     start = time.monotonic()
     assert await batcher.submit([1], [2]) == [10]
-    elapsed = time.monotonic() - start
-    assert 0.05 <= elapsed < 1.0
+    assert time.monotonic() - start < 1.0
+    assert runner.batches == [[1]]
     await batcher.close()
 
 

@@ -1,8 +1,10 @@
 """The dynamic batcher: one per encoder model, in the API process.
 
 Requests put their inputs (already tokenized, so their lengths are known) into one queue. A
-scheduler task takes a batch when a runner is free and either the batch is full or its oldest
-input has waited ``max_wait_ms``; the runner (the worker pool) runs it. While every runner is
+scheduler task takes a batch when a runner is free and either the batch is full, or its oldest
+input has waited ``max_wait_ms``, or no batch runs at all; the runner (the worker pool) runs
+it. An idle model does not wait: a lone request would only lose ``max_wait_ms`` for nothing
+(under load a batch is running, and the next one fills while it runs). While every runner is
 busy, only a full batch is sent ahead (``prefetch``): a partial one keeps filling until a
 runner frees up, so that batches grow under load instead of splitting into small ones.
 Results go back to each request in its own input order, however its inputs were split.
@@ -296,7 +298,7 @@ class DynamicBatcher(Generic[P, R]):
             if busy:
                 await self._sleep()  # until a batch finishes or this one fills up
                 continue
-            if not full:
+            if not full and self._in_flight:
                 oldest = next(iter(self._pending))
                 delay = oldest.enqueued + self._max_wait - time.monotonic()
                 if delay > 0:
