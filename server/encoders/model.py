@@ -15,7 +15,7 @@ from server.core.registry import now
 from server.core.scheduling import QueueOrder
 from server.core.settings import EncoderModelConfig, Settings
 from server.core.sources import resolve_source
-from server.encoders.backends.choice import resolve_backend
+from server.encoders.backends.choice import ONNX, resolve_backend
 from server.encoders.batching import DynamicBatcher
 from server.encoders.tasks.endpoints import Endpoint, served_tasks, supports
 from server.encoders.tasks.instructions import select_prompt
@@ -52,9 +52,20 @@ class _MetricsObserver:
         self._rejected.labels(*self._labels, reason).inc()
 
 
-def _default_threads(workers: int) -> int:
+def _cores() -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // workers)
+    return max(1, cores or 1)
+
+
+def _threads(config: EncoderModelConfig, backend: str) -> tuple[int, int]:
+    """Threads per worker, and for a batch alone (0: no second session)."""
+    threads = config.torch_threads or max(1, _cores() // config.workers)
+    if backend != ONNX or config.device != "cpu":
+        return threads, 0
+    alone = config.alone_threads
+    if alone is None:
+        alone = min(threads * config.workers, _cores())
+    return threads, alone if alone > threads else 0
 
 
 class EncoderModel:
@@ -108,14 +119,17 @@ class EncoderModel:
     async def start(self) -> None:
         """Start the workers (they load the model), then the tokenizer and the batcher."""
         config = self.config
+        backend = resolve_backend(config.backend, config.device, config.dtype)
+        threads, alone_threads = _threads(config, backend)
         spec = WorkerSpec(
             model=self.name,
             task=config.task,
             path=resolve_source(config.source, self._settings.models_dir),
             device=config.device,
             dtype=config.dtype,
-            threads=config.torch_threads or _default_threads(config.workers),
-            backend=resolve_backend(config.backend, config.device, config.dtype),
+            threads=threads,
+            alone_threads=alone_threads,
+            backend=backend,
             quantize=config.quantize,
             trust_remote_code=config.trust_remote_code,
             revision=config.revision,
@@ -146,8 +160,9 @@ class EncoderModel:
         )
         batcher.start()
         self._batcher = batcher
+        alone = description.backend.startswith(ONNX) and spec.alone_threads
         log.info(
-            "encoder model %s ready: %s (%s, %s), max %d tokens, %d worker(s) x %d thread(s)",
+            "encoder model %s ready: %s (%s, %s), max %d tokens, %d worker(s) x %d thread(s)%s",
             self.name,
             description.architecture,
             description.head,
@@ -155,6 +170,7 @@ class EncoderModel:
             description.max_length,
             config.workers,
             spec.threads,
+            f", {spec.alone_threads} for a batch alone" if alone else "",
         )
 
     async def stop(self) -> None:

@@ -1,6 +1,7 @@
 """A torch-free worker for the pool tests: speaks the real protocol, computes nothing.
 
-Each output row holds its input's length, so tests can check order. ``spec.task`` picks the
+Each output row holds its input's length, so tests can check order, then the threads it
+would have run on when the batch came marked ``alone`` (0 otherwise). ``spec.task`` picks the
 behaviour: "ok", "slow" (0.3 s per batch), "fail-load", "fail-batch" (inputs of length 13).
 """
 
@@ -36,4 +37,5 @@ def fake_worker(sock: socket.socket, spec: WorkerSpec) -> None:
             ipc.send_blocking(sock, ipc.BatchFailed(message.batch_id, "bad input"))
             continue
         output = np.repeat(message.lengths[:, None], 2, axis=1).astype(np.float32)
+        output[:, 1] = spec.alone_threads if message.alone else 0
         ipc.send_blocking(sock, ipc.BatchDone(message.batch_id, output, 0.001))

@@ -19,13 +19,15 @@ class FakeRunner:
 
     def __init__(self, *, fail_on: int | None = None) -> None:
         self.batches: list[list[int]] = []
+        self.alone: list[bool] = []
         self.gate = asyncio.Event()
         self.gate.set()
         self.started = asyncio.Event()
         self.fail_on = fail_on
 
-    async def __call__(self, payloads: list[int]) -> Sequence[int]:
+    async def __call__(self, payloads: list[int], alone: bool) -> Sequence[int]:
         self.batches.append(list(payloads))
+        self.alone.append(alone)
         self.started.set()
         await self.gate.wait()
         if self.fail_on is not None and self.fail_on in payloads:
@@ -188,7 +190,22 @@ async def test_idle_model_runs_a_lone_input_at_once() -> None:
     start = time.monotonic()
     assert await batcher.submit([1], [2]) == [10]
     assert time.monotonic() - start < 1.0
-    assert runner.batches == [[1]]
+    assert runner.batches == [[1]] and runner.alone == [True]
+    await batcher.close()
+
+
+async def test_only_a_batch_with_nothing_beside_it_runs_alone() -> None:
+    runner = FakeRunner()
+    batcher = make(runner, size=2, wait_ms=0, concurrency=2)
+    held = await hold_runner(batcher, runner)  # alone: nothing else ran or waited
+    beside = asyncio.create_task(batcher.submit([1], [2]))  # another batch runs
+    await until(lambda: len(runner.batches) == 2)
+    runner.gate.set()
+    await asyncio.gather(held, beside)
+    assert runner.alone == [True, False]
+    await batcher.submit([1, 2, 3], [2, 2, 2])  # split in two: the first has a batch queued
+    assert [len(b) for b in runner.batches[2:]] == [2, 1]
+    assert runner.alone[2] is False
     await batcher.close()
 
 

@@ -20,10 +20,12 @@ class _TokenwiseRunner:
     def __init__(self, head: Head) -> None:
         self.head = head
         self.batch_sizes: list[int] = []
+        self.alone: list[bool] = []
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> torch.Tensor:
+    def __call__(self, inputs: dict[str, np.ndarray], alone: bool = False) -> torch.Tensor:
         ids = torch.from_numpy(inputs["input_ids"]).float()
         self.batch_sizes.append(ids.shape[0])
+        self.alone.append(alone)
         out = torch.stack([torch.sin(ids), torch.cos(ids / 7), ids / 100], dim=-1)
         return out[:, 0] if self.head is Head.SEQUENCE else out  # logits from the first token
 
@@ -50,3 +52,14 @@ def test_buckets_match_one_input_at_a_time(head: Head) -> None:
         for s, n in zip(starts, lengths, strict=True)
     ]
     np.testing.assert_allclose(batched, np.concatenate(alone), atol=1e-6)
+
+
+@pytest.mark.parametrize("alone", [False, True])
+def test_every_bucket_runs_as_its_batch_was_sent(alone: bool) -> None:
+    lengths = np.array([8] * 20 + [60] * 10, dtype=np.int32)
+    ids = np.arange(1, int(lengths.sum()) + 1, dtype=np.int32)
+    runner = _TokenwiseRunner(Head.EMBED)
+    description = ModelDescription(head=Head.EMBED, architecture="fake", max_length=64)
+    forward = BatchForward(runner, description, PoolingSpec(), dtype=torch.float32)
+    forward(ids, lengths, None, alone)
+    assert len(runner.alone) > 1 and set(runner.alone) == {alone}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import signal
 
@@ -43,6 +44,23 @@ async def test_outputs_come_back_in_input_order() -> None:
         outputs = await pool.run(inputs(3, 1, 2))
         assert [int(row[0]) for row in outputs] == [3, 1, 2]
         assert pool.description is not None and pool.description.output_dim == 2
+    finally:
+        await pool.stop()
+
+
+async def test_a_batch_alone_runs_wide_on_worker_0_when_it_is_free() -> None:
+    pool = WorkerPool(dataclasses.replace(spec("slow"), alone_threads=2), 2, target=fake_worker)
+    await pool.start()
+    try:
+        (row,) = await pool.run(inputs(3), alone=True)
+        assert row[1] == 2  # worker 0, with its wide session
+        (row,) = await pool.run(inputs(3))
+        assert row[1] == 0  # not alone: the usual session
+        # Worker 0 busy: a second batch marked alone runs on worker 1, which has no wide one.
+        first, second = await asyncio.gather(
+            pool.run(inputs(2), alone=True), pool.run(inputs(2), alone=True)
+        )
+        assert (first[0][1], second[0][1]) == (2, 0)
     finally:
         await pool.stop()
 

@@ -16,7 +16,7 @@ import torch
 
 from server.encoders.backends.choice import ONNX
 from server.encoders.backends.onnx_export import exported_model
-from server.encoders.backends.onnx_session import OnnxSession
+from server.encoders.backends.onnx_session import CPU, OnnxSession
 from server.encoders.backends.runners import ModelRunner, OnnxRunner, TorchRunner
 from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
 
@@ -63,8 +63,17 @@ def _onnx_runner(spec: WorkerSpec, description: ModelDescription) -> OnnxRunner:
         **common,
     )
     session = OnnxSession(path, threads=spec.threads, device=spec.device)
-    log.info("%s: ONNX Runtime on %s (%s)", spec.model, ", ".join(session.providers), path)
-    return OnnxRunner(session)
+    alone = None
+    if spec.alone_threads > spec.threads and session.providers[0] == CPU:
+        alone = OnnxSession(path, threads=spec.alone_threads, device=spec.device, spin=True)
+    log.info(
+        "%s: ONNX Runtime on %s (%s)%s",
+        spec.model,
+        ", ".join(session.providers),
+        path,
+        f", {spec.alone_threads} threads for a batch alone" if alone else "",
+    )
+    return OnnxRunner(session, alone)
 
 
 def check_batch(description: ModelDescription) -> dict[str, np.ndarray]:
@@ -86,16 +95,21 @@ def check_batch(description: ModelDescription) -> dict[str, np.ndarray]:
 def check_parity(
     runner: ModelRunner, reference: ModelRunner, description: ModelDescription
 ) -> None:
-    """Raise unless both runners give the same outputs on real tokens of a check batch."""
+    """Raise unless both runners give the same outputs on real tokens of a check batch (with
+    the runner's session for batches alone too)."""
     inputs = check_batch(description)
+    real = inputs["attention_mask"].astype(bool)
     with torch.inference_mode():
-        got = runner(inputs).float().cpu().numpy()
         expected = reference(inputs).float().cpu().numpy()
-    if got.shape != expected.shape:
-        raise RuntimeError(f"output shape {got.shape} differs from torch's {expected.shape}")
-    if description.head is not Head.SEQUENCE:
-        real = inputs["attention_mask"].astype(bool)
-        got, expected = got[real], expected[real]
-    worst = float(np.abs(got - expected).max())
-    if not worst <= PARITY_ATOL:
-        raise RuntimeError(f"outputs differ from torch's by up to {worst:.2e}")
+        for alone in (False, True):
+            got = runner(inputs, alone).float().cpu().numpy()
+            if got.shape != expected.shape:
+                raise RuntimeError(
+                    f"output shape {got.shape} differs from torch's {expected.shape}"
+                )
+            if description.head is Head.SEQUENCE:
+                worst = float(np.abs(got - expected).max())
+            else:
+                worst = float(np.abs(got[real] - expected[real]).max())
+            if not worst <= PARITY_ATOL:
+                raise RuntimeError(f"outputs differ from torch's by up to {worst:.2e}")

@@ -12,11 +12,11 @@ from server.encoders.backends.onnx_session import OnnxSession
 
 
 class ModelRunner(Protocol):
-    """Runs the model on one padded batch."""
+    """Runs the model on one padded batch (``alone``: nothing else runs beside it)."""
 
     device: torch.device
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> torch.Tensor: ...
+    def __call__(self, inputs: dict[str, np.ndarray], alone: bool = False) -> torch.Tensor: ...
 
 
 class TorchRunner:
@@ -26,18 +26,21 @@ class TorchRunner:
         self.model = model
         self.device = torch.device(device)
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> torch.Tensor:
+    def __call__(self, inputs: dict[str, np.ndarray], alone: bool = False) -> torch.Tensor:
         tensors = {name: torch.from_numpy(a).to(self.device) for name, a in inputs.items()}
         output: torch.Tensor = self.model(**tensors)[0]
         return output
 
 
 class OnnxRunner:
-    """An ONNX Runtime session; its output comes back to the host (CPU) as a tensor."""
+    """An ONNX Runtime session, and optionally a wider one for batches that run alone; the
+    output comes back to the host (CPU) as a tensor."""
 
-    def __init__(self, session: OnnxSession) -> None:
+    def __init__(self, session: OnnxSession, alone: OnnxSession | None = None) -> None:
         self.session = session
+        self.alone = alone
         self.device = torch.device("cpu")
 
-    def __call__(self, inputs: dict[str, np.ndarray]) -> torch.Tensor:
-        return torch.from_numpy(self.session(inputs))
+    def __call__(self, inputs: dict[str, np.ndarray], alone: bool = False) -> torch.Tensor:
+        session = self.alone if alone and self.alone is not None else self.session
+        return torch.from_numpy(session(inputs))

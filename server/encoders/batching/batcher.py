@@ -9,8 +9,11 @@ busy, only a full batch is sent ahead (``prefetch``): a partial one keeps fillin
 runner frees up, so that batches grow under load instead of splitting into small ones.
 Results go back to each request in its own input order, however its inputs were split.
 
-Nothing here imports torch: the runner is any ``async (payloads) -> results`` callable, so the
-whole scheduling logic is tested with a fake one.
+A batch taken while nothing else runs or waits is marked ``alone``: the runner may then give
+it every core of the model (a lone request is not slowed by one worker's share of them).
+
+Nothing here imports torch: the runner is any ``async (payloads, alone) -> results``
+callable, so the whole scheduling logic is tested with a fake one.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ log = logging.getLogger("server.batching")
 P = TypeVar("P")
 R = TypeVar("R")
 
-BatchRunner = Callable[[list[P]], Awaitable[Sequence[R]]]
+BatchRunner = Callable[[list[P], bool], Awaitable[Sequence[R]]]
 
 # Inputs looked at when choosing a batch: enough to find similar lengths, few enough that
 # choosing stays cheap when the queue is long.
@@ -282,8 +285,9 @@ class DynamicBatcher(Generic[P, R]):
     async def _schedule(self) -> None:
         while True:
             batch = await self._next_batch()
+            alone = not self._in_flight and not self._pending
             self._in_flight += 1
-            task = asyncio.create_task(self._execute(batch))
+            task = asyncio.create_task(self._execute(batch, alone))
             self._batches.add(task)
             task.add_done_callback(self._batches.discard)
 
@@ -332,9 +336,9 @@ class DynamicBatcher(Generic[P, R]):
         self._observer.on_batch(len(batch), padded_tokens(batch_lengths), sum(batch_lengths))
         return batch
 
-    async def _execute(self, batch: list[_Item]) -> None:
+    async def _execute(self, batch: list[_Item], alone: bool) -> None:
         try:
-            results = await self._runner([item.payload for item in batch])
+            results = await self._runner([item.payload for item in batch], alone)
             if len(results) != len(batch):
                 raise RuntimeError(f"runner returned {len(results)} results for {len(batch)}")
         except asyncio.CancelledError:

@@ -36,15 +36,20 @@ class BatchForward:
         self.pooler = SentencePooler(pooling, dtype, str(self.device)) if pooling else None
 
     def __call__(
-        self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None
+        self,
+        ids: np.ndarray,
+        lengths: np.ndarray,
+        type_ids: np.ndarray | None,
+        alone: bool = False,
     ) -> np.ndarray:
         """Outputs for a batch: one row per input, or per real token for token heads.
 
         On a CPU the batch runs as length buckets (see ``buckets``); a GPU takes it whole,
-        where one large call beats several small ones."""
+        where one large call beats several small ones. ``alone``: no other batch runs, so
+        the runner may use every core of the model."""
         buckets = length_buckets(lengths) if self.device.type == "cpu" else []
         if len(buckets) <= 1:
-            return self._run(ids, lengths, type_ids)
+            return self._run(ids, lengths, type_ids, alone)
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
 
         def gather(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -55,6 +60,7 @@ class BatchForward:
                 gather(ids, rows),
                 lengths[rows],
                 gather(type_ids, rows) if type_ids is not None else None,
+                alone,
             )
             for rows in buckets
         ]
@@ -70,7 +76,9 @@ class BatchForward:
             result[rows] = output
         return result
 
-    def _run(self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None) -> np.ndarray:
+    def _run(
+        self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None, alone: bool
+    ) -> np.ndarray:
         with torch.inference_mode():
             positions = np.arange(int(lengths.max()))
             valid = positions[None, :] < lengths[:, None]
@@ -82,7 +90,7 @@ class BatchForward:
                 types = np.zeros(valid.shape, dtype=np.int64)
                 types[valid] = type_ids
                 inputs["token_type_ids"] = types
-            output = self.runner(inputs)
+            output = self.runner(inputs, alone)
             return self._reduce(output, torch.from_numpy(mask).to(self.device)).cpu().numpy()
 
     def _reduce(self, output: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

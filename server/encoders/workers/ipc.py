@@ -32,6 +32,7 @@ class RunBatch:
     ids: np.ndarray  # int32, sum(lengths)
     lengths: np.ndarray  # int32, one per input
     type_ids: np.ndarray | None  # int8 like ids, only for models that take token type ids
+    alone: bool = False  # no other batch of this model runs or waits: use all its cores
 
 
 @dataclass(slots=True)

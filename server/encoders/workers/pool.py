@@ -1,8 +1,12 @@
-"""The worker pool of one model: spreads batches over its workers and replaces dead ones."""
+"""The worker pool of one model: spreads batches over its workers and replaces dead ones.
+
+Worker 0 may hold a second, wider runtime session (``WorkerSpec.alone_threads``): a batch
+that runs alone goes there when it is free, and runs on every core of the model."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 from collections.abc import Callable
@@ -76,7 +80,8 @@ class WorkerPool:
         return self.description
 
     def _new_worker(self, index: int) -> WorkerProcess:
-        return WorkerProcess(self.spec, index, self._worker_exited, self._target)
+        spec = self.spec if index == 0 else dataclasses.replace(self.spec, alone_threads=0)
+        return WorkerProcess(spec, index, self._worker_exited, self._target)
 
     async def stop(self) -> None:
         """Stop every worker and any restart in progress."""
@@ -88,11 +93,13 @@ class WorkerPool:
 
     # -- running batches ----------------------------------------------------------------------
 
-    async def run(self, payloads: list[Features]) -> list[np.ndarray]:
-        """Outputs for each payload, in order (the batcher's runner)."""
+    async def run(self, payloads: list[Features], alone: bool = False) -> list[np.ndarray]:
+        """Outputs for each payload, in order (the batcher's runner); ``alone``: nothing else
+        of this model runs or waits."""
         batch = _pack(next(self._batch_ids), payloads)
         while True:
-            worker = await self._acquire()
+            worker = await self._acquire(alone)
+            batch.alone = alone and worker.index == 0 and self.spec.alone_threads > 0
             try:
                 done = await worker.run(batch)
                 break
@@ -106,7 +113,10 @@ class WorkerPool:
             return np.split(done.output, np.cumsum(batch.lengths)[:-1])
         return list(done.output)
 
-    def _pick(self) -> WorkerProcess | None:
+    def _pick(self, alone: bool = False) -> WorkerProcess | None:
+        first = self._workers[0] if self._workers else None
+        if alone and first is not None and first.alive and first.in_flight == 0:
+            return first
         best: WorkerProcess | None = None
         for worker in self._workers:
             free = worker.alive and worker.in_flight < PIPELINE_DEPTH
@@ -114,8 +124,8 @@ class WorkerPool:
                 best = worker
         return best
 
-    async def _acquire(self) -> WorkerProcess:
-        worker = self._pick()
+    async def _acquire(self, alone: bool) -> WorkerProcess:
+        worker = self._pick(alone)
         if worker is None:
             try:
                 async with asyncio.timeout(NO_WORKER_TIMEOUT_S):

@@ -52,6 +52,9 @@ class WorkerSpec:
     device: str
     dtype: str
     threads: int
+    # ONNX Runtime on a CPU: threads of a second session for batches that run alone (nothing
+    # else running or queued), so that a lone request uses every core of the model; 0: none.
+    alone_threads: int = 0
     backend: str = "torch"  # resolved: torch or onnx (see server.encoders.backends.choice)
     quantize: str | None = None  # onnx only: "int8"
     trust_remote_code: bool = False

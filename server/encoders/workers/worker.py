@@ -25,8 +25,8 @@ log = logging.getLogger("server.encoders.worker")
 
 WARMUP_SHAPE = (2, 16)
 
-# (ids, lengths, type_ids) -> outputs; see server.encoders.workers.forward.BatchForward.
-Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
+# (ids, lengths, type_ids, alone) -> outputs; see server.encoders.workers.forward.BatchForward.
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None, bool], np.ndarray]
 
 
 def _configure_process(spec: WorkerSpec) -> None:
@@ -102,7 +102,8 @@ def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
     ids = np.full(rows * length, description.pad_id, dtype=np.int32)
     lengths = np.full(rows, length, dtype=np.int32)
     types = np.zeros(rows * length, dtype=np.int8) if description.uses_token_type_ids else None
-    output = forward(ids, lengths, types)
+    output = forward(ids, lengths, types, False)
+    forward(ids, lengths, types, True)
     if description.head is Head.EMBED:
         description = dataclasses.replace(description, output_dim=int(output.shape[-1]))
     return forward, description
@@ -120,7 +121,7 @@ def _serve(sock: socket.socket, forward: Forward, model: str) -> None:
         assert isinstance(message, ipc.RunBatch), f"unexpected message {type(message)}"
         started = time.perf_counter()
         try:
-            output = forward(message.ids, message.lengths, message.type_ids)
+            output = forward(message.ids, message.lengths, message.type_ids, message.alone)
         except Exception as exc:
             # One bad batch (e.g. out of memory) fails alone; the model stays loaded.
             log.exception("batch %d of %s failed", message.batch_id, model)

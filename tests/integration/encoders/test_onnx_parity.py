@@ -21,12 +21,14 @@ from tests.support.server import MODELS_DIR
 
 pytestmark = pytest.mark.integration
 
-Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None, bool], np.ndarray]
 BATCH = 32
 STRATEGIES = ("none", "simple", "first", "average", "max")
 
 
-def _load(path: Path, task: str, backend: str) -> tuple[Forward, ModelDescription]:
+def _load(
+    path: Path, task: str, backend: str, *, threads: int = 2, alone_threads: int = 0
+) -> tuple[Forward, ModelDescription]:
     from server.encoders.workers.worker import _load as load_worker
 
     spec = WorkerSpec(
@@ -35,7 +37,8 @@ def _load(path: Path, task: str, backend: str) -> tuple[Forward, ModelDescriptio
         path=str(path),
         device="cpu",
         dtype="float32",
-        threads=2,
+        threads=threads,
+        alone_threads=alone_threads,
         backend=backend,
     )
     forward, description = load_worker(spec)
@@ -43,7 +46,7 @@ def _load(path: Path, task: str, backend: str) -> tuple[Forward, ModelDescriptio
     return forward, description
 
 
-def _run(forward: Forward, features: Sequence[Features]) -> list[np.ndarray]:
+def _run(forward: Forward, features: Sequence[Features], alone: bool = False) -> list[np.ndarray]:
     """Outputs per input, in batches of BATCH sorted by length as the batcher sends them."""
     order = sorted(range(len(features)), key=lambda i: len(features[i]))
     out: dict[int, np.ndarray] = {}
@@ -54,7 +57,7 @@ def _run(forward: Forward, features: Sequence[Features]) -> list[np.ndarray]:
         types = None
         if chunk[0].type_ids is not None:
             types = np.concatenate([f.type_ids for f in chunk if f.type_ids is not None])
-        result = forward(ids, lengths, types)
+        result = forward(ids, lengths, types, alone)
         if result.shape[0] == len(chunk):
             rows = list(result)
         else:  # token heads: one row per real token
@@ -96,6 +99,16 @@ def test_embeddings_cosine(sentences: list[str]) -> None:
     cosine = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     print(f"embeddings: {len(cosine)} inputs, min cosine {cosine.min():.8f}")
     assert cosine.min() >= 0.99999
+
+
+def test_the_session_for_a_batch_alone_gives_the_same_outputs(sentences: list[str]) -> None:
+    forward, description = _load(minilm_dir(), "embed", "onnx", threads=1, alone_threads=2)
+    assert getattr(forward, "runner").alone is not None  # noqa: B009 (a second session)
+    text = TextEncoder(description)
+    features = [text.features(e) for e in text.encode_now(sentences, truncate=True, param="input")]
+    narrow = np.stack(_run(forward, features))
+    wide = np.stack(_run(forward, features, alone=True))
+    assert float(np.abs(narrow - wide).max()) <= 1e-5
 
 
 @pytest.mark.parametrize("which", ["sentiment", "topics"])
