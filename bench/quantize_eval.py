@@ -23,7 +23,7 @@ from server.encoders.tasks.entities import entities
 from server.encoders.tokenization import Features, TextEncoder
 from server.encoders.workers.spec import ModelDescription, WorkerSpec
 
-Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None], np.ndarray]
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None, bool], np.ndarray]
 VARIANTS = ("fp32", "int8")
 BATCH = 32
 NEIGHBOURS = 10
@@ -60,7 +60,7 @@ def run_sorted(forward: Forward, features: Sequence[Features]) -> list[np.ndarra
         chunk = order[start : start + BATCH]
         lengths = np.array([len(features[i]) for i in chunk], dtype=np.int32)
         ids = np.concatenate([features[i].ids for i in chunk])
-        result = forward(ids, lengths, None)
+        result = forward(ids, lengths, None, False)
         rows = (
             list(result)
             if result.shape[0] == len(chunk)
