@@ -164,7 +164,7 @@ class EncoderModelConfig(_ModelBase):
             "ONNX Runtime on CPU: threads for a batch that runs alone (nothing else of this "
             "model running or queued), in a second session of worker 0, so that a lone "
             "request uses every core of the model. It costs that session's memory (about "
-            "120 MB for MiniLM); 0 turns it off. Threads x workers (up to the cores) if unset."
+            "100 MB for MiniLM); 0 turns it off. Threads x workers (up to the cores) if unset."
         ),
     )
     prompts: dict[str, str] | None = Field(
