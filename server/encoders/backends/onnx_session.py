@@ -26,8 +26,9 @@ class OnnxSession:
     side, and their threads do not spin (spinning would take CPU from the API process and
     the other workers). A session for batches that run alone (``spin``) has the model's
     cores instead, and its threads spin while it runs: waking parked threads at each of the
-    graph's small operators costs more than the second thread gives (MiniLM, batch 1, 2 threads
-    on a 2-core Xeon: 5.2 ms parked, 3.6 ms spinning, 6.6 ms on one thread). They stop when the run ends.
+    graph's small operators costs more than the second thread gives (MiniLM, batch 1, on a
+    2-core Xeon: 2 threads 5.2 ms parked, 3.6 ms spinning; one thread 6.6 ms). They stop
+    spinning when the run ends.
     """
 
     def __init__(
