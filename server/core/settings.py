@@ -161,8 +161,8 @@ class EncoderModelConfig(_ModelBase):
         None,
         ge=0,
         description=(
-            "ONNX Runtime on CPU: threads for a batch that runs alone (nothing else of this "
-            "model running or queued), in a second session of worker 0, so that a lone "
+            "ONNX Runtime on CPU: threads for a batch that runs alone (nothing of this model "
+            "queued, no encoder batch running), in a second session of worker 0, so that a lone "
             "request uses every core of the model. It costs that session's memory (about "
             "100 MB for MiniLM); 0 turns it off. Threads x workers (up to the cores) if unset."
         ),

@@ -16,7 +16,7 @@ from server.core.scheduling import QueueOrder
 from server.core.settings import EncoderModelConfig, Settings
 from server.core.sources import resolve_source
 from server.encoders.backends.choice import ONNX, resolve_backend
-from server.encoders.batching import DynamicBatcher
+from server.encoders.batching import DynamicBatcher, RunningBatches
 from server.encoders.tasks.endpoints import Endpoint, served_tasks, supports
 from server.encoders.tasks.instructions import select_prompt
 from server.encoders.tokenization import Features, TextEncoder
@@ -50,6 +50,11 @@ class _MetricsObserver:
 
     def on_rejected(self, reason: str) -> None:
         self._rejected.labels(*self._labels, reason).inc()
+
+
+# The encoder models on this process's CPU share its cores: a batch runs alone (on every core
+# of its model) only while no batch of any of them runs.
+_CPU_BATCHES = RunningBatches()
 
 
 def _cores() -> int:
@@ -157,6 +162,7 @@ class EncoderModel:
             prefetch=PIPELINE_DEPTH - 1,
             observer=_MetricsObserver(self._metrics, *labels),
             name=f"batcher-{self.name}",
+            running=_CPU_BATCHES if config.device == "cpu" else None,
         )
         batcher.start()
         self._batcher = batcher

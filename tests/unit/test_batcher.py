@@ -11,7 +11,7 @@ import pytest
 from server.core.errors import DeadlineExceeded, InvalidRequest, Overloaded, Unavailable
 from server.core.scheduling import QueueOrder
 from server.core.settings import BatchingOptions
-from server.encoders.batching import DynamicBatcher, select_batch
+from server.encoders.batching import DynamicBatcher, RunningBatches, select_batch
 
 
 class FakeRunner:
@@ -390,3 +390,22 @@ async def test_input_past_its_deadline_is_refused_and_never_runs() -> None:
     assert all(p not in (1, 2) for batch in runner.batches for p in batch)
     assert batcher.waiting_requests == 0 and batcher.running_requests == 0
     await batcher.close()
+
+
+async def test_a_batch_of_another_model_on_the_same_cores_means_not_alone() -> None:
+    first, second = FakeRunner(), FakeRunner()
+    shared = RunningBatches()
+    options = BatchingOptions(max_batch_size=8, max_batch_tokens=10_000, max_wait_ms=0)
+    one = DynamicBatcher(first, options, concurrency=2, running=shared)
+    other = DynamicBatcher(second, options, concurrency=2, running=shared)
+    one.start()
+    other.start()
+    held = await hold_runner(one, first)  # a batch of the first model runs
+    assert await other.submit([1], [2]) == [10]
+    assert first.alone == [True] and second.alone == [False]
+    first.gate.set()
+    await held
+    assert await other.submit([2], [2]) == [20]
+    assert second.alone[-1] is True  # nothing runs now
+    await one.close()
+    await other.close()
