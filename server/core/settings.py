@@ -164,7 +164,8 @@ class EncoderModelConfig(_ModelBase):
             "ONNX Runtime on CPU: threads for a batch that runs alone (nothing of this model "
             "queued, no encoder batch running), in a second session of worker 0, so that a lone "
             "request uses every core of the model. It costs that session's memory (about "
-            "100 MB for MiniLM); 0 turns it off. Threads x workers (up to the cores) if unset."
+            "100 MB for MiniLM); 0 turns it off. If unset: threads x workers (up to the cores) "
+            "on a server without a generative model, 0 beside one (the engine shares the CPU)."
         ),
     )
     prompts: dict[str, str] | None = Field(
