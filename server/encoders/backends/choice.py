@@ -1,6 +1,7 @@
 """Which runtime an encoder model's workers use: ``auto`` is ONNX Runtime on CPU, torch on GPUs.
 
-On CPU, ONNX Runtime ran the bundled MiniLM models 2-3x faster than PyTorch here; on a GPU,
+On CPU, ONNX Runtime ran the bundled MiniLM models 2.4-2.7x faster than PyTorch at batch 1
+and 1.0-1.1x in length-sorted batches of 32 (bench/results/2026-12-03-encoders-alone); on a GPU,
 PyTorch (SDPA attention, fp16/bf16 weights) is the well-trodden path.
 """
 
