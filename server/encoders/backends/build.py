@@ -101,7 +101,7 @@ def check_parity(
     real = inputs["attention_mask"].astype(bool)
     with torch.inference_mode():
         expected = reference(inputs).float().cpu().numpy()
-        for alone in (False, True):
+        for alone in (False, True) if runner.wide else (False,):
             got = runner(inputs, alone).float().cpu().numpy()
             if got.shape != expected.shape:
                 raise RuntimeError(

@@ -16,6 +16,11 @@ class ModelRunner(Protocol):
 
     device: torch.device
 
+    @property
+    def wide(self) -> bool:
+        """True if a batch alone runs on a session of its own (else ``alone`` changes nothing)."""
+        ...
+
     def __call__(self, inputs: dict[str, np.ndarray], alone: bool = False) -> torch.Tensor: ...
 
 
@@ -25,6 +30,10 @@ class TorchRunner:
     def __init__(self, model: torch.nn.Module, device: str) -> None:
         self.model = model
         self.device = torch.device(device)
+
+    @property
+    def wide(self) -> bool:
+        return False
 
     def __call__(self, inputs: dict[str, np.ndarray], alone: bool = False) -> torch.Tensor:
         tensors = {name: torch.from_numpy(a).to(self.device) for name, a in inputs.items()}
@@ -40,6 +49,10 @@ class OnnxRunner:
         self.session = session
         self.alone = alone
         self.device = torch.device("cpu")
+
+    @property
+    def wide(self) -> bool:
+        return self.alone is not None
 
     def __call__(self, inputs: dict[str, np.ndarray], alone: bool = False) -> torch.Tensor:
         session = self.alone if alone and self.alone is not None else self.session

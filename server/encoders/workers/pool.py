@@ -97,9 +97,10 @@ class WorkerPool:
         """Outputs for each payload, in order (the batcher's runner); ``alone``: nothing else
         of this model runs or waits."""
         batch = _pack(next(self._batch_ids), payloads)
+        alone = alone and self.spec.alone_threads > 0  # only worker 0 then has a wide session
         while True:
             worker = await self._acquire(alone)
-            batch.alone = alone and worker.index == 0 and self.spec.alone_threads > 0
+            batch.alone = alone and worker.index == 0
             try:
                 done = await worker.run(batch)
                 break

@@ -103,7 +103,8 @@ def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
     lengths = np.full(rows, length, dtype=np.int32)
     types = np.zeros(rows * length, dtype=np.int8) if description.uses_token_type_ids else None
     output = forward(ids, lengths, types, False)
-    forward(ids, lengths, types, True)
+    if runner.wide:  # and the session for a batch alone
+        forward(ids, lengths, types, True)
     if description.head is Head.EMBED:
         description = dataclasses.replace(description, output_dim=int(output.shape[-1]))
     return forward, description
