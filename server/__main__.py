@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from server.app import create_app
     from server.core.logs import configure_logging
-    from server.http.deps import server_state
+    from server.state import server_state
 
     configure_logging(settings.log_level, settings.log_format)
     app = create_app(settings)

@@ -22,21 +22,21 @@ from server.core.lifecycle import Lifecycle
 from server.core.metrics import Metrics
 from server.core.registry import ModelRegistry, ServedModel
 from server.core.settings import EncoderModelConfig, GenerateModelConfig, Settings
-from server.core.state import ServerState
 from server.core.supervisor import load_and_watch, stop_all
-from server.encoders.router import router as encoders_router
-from server.generation.router import router as generation_router
-from server.http import models, probes
+from server.encoders.router import encoders_router
+from server.generation.responses.router import responses_router
+from server.generation.responses.service import ResponsesService
+from server.generation.router import generation_router
+from server.http import probes
 from server.http.auth import ApiKeyMiddleware
 from server.http.cors import install_cors
-from server.http.deps import attach_state
 from server.http.drain import DrainMiddleware
 from server.http.errors import install_error_handlers
 from server.http.guard import RequestGuardMiddleware
+from server.http.models import models_router
 from server.http.openapi import install_openapi
 from server.http.request_context import RequestContextMiddleware
-from server.responses.router import responses_router
-from server.responses.service import ResponsesService
+from server.state import ServerState, attach_state
 from server.store.database import Database
 from server.store.responses import ResponseStore
 
@@ -124,12 +124,13 @@ def create_app(
     )
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
     install_cors(app, settings)  # outermost: answers preflights before the key check
+    registry, limits = state.registry, settings.limits
     routers = (
-        probes.router,
-        models.router,
-        generation_router,
-        responses_router(responses),
-        encoders_router,
+        probes.probes_router(state.lifecycle, registry, state.store, state.metrics),
+        models_router(registry, settings.owned_by),
+        generation_router(registry, limits),
+        responses_router(responses, registry),
+        encoders_router(registry, limits),
         batches.router,
     )
     for router in routers:

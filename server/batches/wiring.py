@@ -11,7 +11,7 @@ from server.batches.files import FilesService
 from server.batches.router import STREAMED_PATHS, batches_router
 from server.batches.runner import BatchRunner
 from server.batches.service import BatchService
-from server.core.state import ServerState
+from server.state import ServerState
 from server.store.batches import BatchStore
 from server.store.files import FileStore
 

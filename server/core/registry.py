@@ -71,6 +71,14 @@ class ServesSeveralTasks(Protocol):
 M = TypeVar("M", bound=ServedModel)
 
 
+def served_tasks(model: ServedModel) -> tuple[str, ...]:
+    """Every task ``model`` serves: its configured one, and more for some (an embedder
+    also reranks and scores)."""
+    if isinstance(model, ServesSeveralTasks):
+        return model.tasks
+    return (model.task,)
+
+
 class ModelRegistry:
     """Served models by name, in configuration order."""
 
@@ -108,15 +116,19 @@ class ModelRegistry:
         return model
 
     def lookup(self, name: str, kind: type[M], task: str) -> M:
-        """The model called ``name`` if it is a ``kind`` and loaded; typed errors otherwise.
+        """The model called ``name`` if it is a ``kind``, loaded, and serves ``task``; typed
+        errors otherwise (404 unknown, 400 wrong task, 503 loading).
 
-        ``task`` names what the caller wanted, for the error message.
+        What a model serves may be known only once it is loaded (an encoder's head), so the
+        task is checked after the model is found ready.
         """
         model = self.get(name)
         if not isinstance(model, kind):
             raise WrongTask(name, model.task, task)
         if not model.ready:
             raise Unavailable(f"model '{name}' is still loading")
+        if task not in served_tasks(model):
+            raise WrongTask(name, model.task, task)
         return model
 
 

@@ -17,7 +17,9 @@ import pydantic_core
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from server.core.registry import ModelRegistry
 from server.core.scheduling import QueueOrder
+from server.core.settings import RequestLimits
 from server.encoders.limits import check_encoder
 from server.encoders.model import EncoderModel
 from server.encoders.protocol import (
@@ -43,12 +45,9 @@ from server.encoders.tasks.endpoints import Endpoint
 from server.encoders.tasks.ner import ner
 from server.encoders.tasks.reply import Reply
 from server.encoders.tasks.rerank import cohere_rerank, rerank, score
-from server.http.deps import InfoDep, LimitsDep, RegistryDep
-from server.http.disconnect import ClientDisconnected, cancel_on_disconnect, client_closed
+from server.http.deps import InfoDep
+from server.http.route import ModelRoute, json_response, respond
 
-router = APIRouter(tags=["encoders"])
-
-JSON = "application/json"
 Service = Callable[[EncoderModel, Any, QueueOrder], Awaitable[Reply]]
 
 
@@ -123,33 +122,31 @@ ROUTES = (
 )
 
 
-def _serialize(reply: Reply) -> tuple[Response, int]:
-    """The JSON response and its prompt tokens."""
+def _serialized(reply: Reply) -> Response:
+    """The JSON response of a reply."""
     # Embeddings come as a plain dict: validating 384 floats per vector again would cost
     # more than computing them in the API process.
     if isinstance(reply.body, dict):
-        return Response(pydantic_core.to_json(reply.body), media_type=JSON), reply.prompt_tokens
-    body = reply.body.model_dump_json(exclude_none=True)
-    return Response(body, media_type=JSON), reply.prompt_tokens
+        return json_response(pydantic_core.to_json(reply.body))
+    return json_response(reply.body.model_dump_json(exclude_none=True))
 
 
-def _handler(route: EncoderRoute) -> Callable[..., Awaitable[Response]]:
+def _handler(
+    route: EncoderRoute, registry: ModelRegistry, limits: RequestLimits
+) -> Callable[..., Awaitable[Response]]:
     endpoint = route.endpoint
+    models = ModelRoute(registry, EncoderModel, endpoint.task, endpoint.value)
 
-    async def handle(
-        body: Any, request: Request, registry: RegistryDep, info: InfoDep, limits: LimitsDep
-    ) -> Response:
-        model = registry.lookup(body.model, EncoderModel, endpoint.task)
-        info.served_by(model.name, model.task, endpoint.value)
-        model.require(endpoint)
+    async def handle(body: Any, request: Request, info: InfoDep) -> Response:
+        model = models.model(body.model, info)
         check_encoder(body, limits)
         order = QueueOrder(body.priority, info.deadline)
-        try:
-            result = await cancel_on_disconnect(request, route.service(model, body, order))
-        except ClientDisconnected:
-            return client_closed()
-        response, info.prompt_tokens = _serialize(result)
-        return response
+
+        def answer(reply: Reply) -> Response:
+            info.prompt_tokens = reply.prompt_tokens
+            return _serialized(reply)
+
+        return await respond(request, route.service(model, body, order), answer)
 
     # FastAPI reads the body's model from the annotation.
     handle.__annotations__["body"] = route.request
@@ -157,12 +154,16 @@ def _handler(route: EncoderRoute) -> Callable[..., Awaitable[Response]]:
     return handle
 
 
-for _route in ROUTES:
-    router.add_api_route(
-        _route.endpoint.value,
-        _handler(_route),
-        methods=["POST"],
-        response_model=_route.response,
-        response_model_exclude_none=True,
-        description=_route.description,
-    )
+def encoders_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter:
+    """Every encoder endpoint of :data:`ROUTES`, on ``registry``'s encoder models."""
+    router = APIRouter(tags=["encoders"])
+    for route in ROUTES:
+        router.add_api_route(
+            route.endpoint.value,
+            _handler(route, registry, limits),
+            methods=["POST"],
+            response_model=route.response,
+            response_model_exclude_none=True,
+            description=route.description,
+        )
+    return router

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.core.registry import ServedModel, ServesSeveralTasks
-from server.http.deps import RegistryDep, SettingsDep
+from server.core.registry import ModelRegistry, ServedModel, ServesSeveralTasks
 from server.http.model_cards import ModelCard, ModelList
-
-router = APIRouter(tags=["models"])
 
 
 def _card(model: ServedModel, owner: str) -> ModelCard:
@@ -29,12 +26,18 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
     )
 
 
-@router.get("/v1/models", response_model=ModelList)
-async def list_models(registry: RegistryDep, settings: SettingsDep) -> ModelList:
-    owner = settings.owned_by
-    return ModelList(data=[_card(m, owner) for m in registry])
+def models_router(registry: ModelRegistry, owner: str) -> APIRouter:
+    """``/v1/models`` over ``registry``; ``owner`` is every card's ``owned_by``."""
+    router = APIRouter(tags=["models"])
 
+    @router.get("/v1/models", response_model=ModelList)
+    async def list_models() -> ModelList:
+        """Every configured model, loaded or not."""
+        return ModelList(data=[_card(m, owner) for m in registry])
 
-@router.get("/v1/models/{model_id:path}", response_model=ModelCard)
-async def get_model(model_id: str, registry: RegistryDep, settings: SettingsDep) -> ModelCard:
-    return _card(registry.get(model_id), settings.owned_by)
+    @router.get("/v1/models/{model_id:path}", response_model=ModelCard)
+    async def get_model(model_id: str) -> ModelCard:
+        """One configured model (404 for an unknown name)."""
+        return _card(registry.get(model_id), owner)
+
+    return router

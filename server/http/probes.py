@@ -12,16 +12,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from server.core.errors import ServerError, Unavailable
 from server.core.lifecycle import Lifecycle
+from server.core.metrics import Metrics
 from server.core.registry import ModelRegistry
-from server.http.deps import LifecycleDep, MetricsDep, RegistryDep, StoreDep
 from server.http.errors import domain_error_body
+from server.store.database import Database
 
 HEALTH_PATH = "/health"
 READY_PATH = "/ready"
 METRICS_PATH = "/metrics"
 PROBE_PATHS = frozenset({HEALTH_PATH, READY_PATH, METRICS_PATH})
-
-router = APIRouter(tags=["health"])
 
 
 def _failed(lifecycle: Lifecycle, registry: ModelRegistry) -> bool:
@@ -30,34 +29,40 @@ def _failed(lifecycle: Lifecycle, registry: ModelRegistry) -> bool:
     return lifecycle.failed or not registry.healthy
 
 
-@router.get(HEALTH_PATH)
-async def health(lifecycle: LifecycleDep, registry: RegistryDep) -> Response:
-    """200 while the process is alive and its engines are healthy."""
-    if _failed(lifecycle, registry):
-        error = ServerError("server is shutting down after a fatal error")
-        return JSONResponse(domain_error_body(error), status_code=503)
-    return JSONResponse({"status": "ok"})
+def probes_router(
+    lifecycle: Lifecycle, registry: ModelRegistry, store: Database, metrics: Metrics
+) -> APIRouter:
+    """The probe routes of one server."""
+    router = APIRouter(tags=["health"])
 
+    @router.get(HEALTH_PATH)
+    async def health() -> Response:
+        """200 while the process is alive and its engines are healthy."""
+        if _failed(lifecycle, registry):
+            error = ServerError("server is shutting down after a fatal error")
+            return JSONResponse(domain_error_body(error), status_code=503)
+        return JSONResponse({"status": "ok"})
 
-@router.get(READY_PATH)
-async def ready(lifecycle: LifecycleDep, registry: RegistryDep, store: StoreDep) -> Response:
-    """200 once every configured model is loaded and the store answers; 503 before that,
-    while the database is unreachable and while shutting down."""
-    models = {m.name: ("ready" if m.ready else "loading") for m in registry}
-    if _failed(lifecycle, registry) or lifecycle.drain.draining:
-        message = "the server is shutting down"
-    elif not registry.ready:
-        message = "not every model is loaded yet"
-    elif not await store.ping():
-        message = "the store (database) is unavailable"
-    else:
-        return JSONResponse({"status": "ready", "models": models})
-    body = domain_error_body(Unavailable(message, code=None))
-    body["models"] = models
-    return JSONResponse(body, status_code=503)
+    @router.get(READY_PATH)
+    async def ready() -> Response:
+        """200 once every configured model is loaded and the store answers; 503 before that,
+        while the database is unreachable and while shutting down."""
+        models = {m.name: ("ready" if m.ready else "loading") for m in registry}
+        if _failed(lifecycle, registry) or lifecycle.drain.draining:
+            message = "the server is shutting down"
+        elif not registry.ready:
+            message = "not every model is loaded yet"
+        elif not await store.ping():
+            message = "the store (database) is unavailable"
+        else:
+            return JSONResponse({"status": "ready", "models": models})
+        body = domain_error_body(Unavailable(message, code=None))
+        body["models"] = models
+        return JSONResponse(body, status_code=503)
 
+    @router.get(METRICS_PATH, response_class=PlainTextResponse)
+    async def metrics_text() -> Response:
+        """Prometheus text format."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-@router.get(METRICS_PATH, response_class=PlainTextResponse)
-async def metrics(m: MetricsDep) -> Response:
-    """Prometheus text format."""
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    return router

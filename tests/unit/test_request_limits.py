@@ -12,7 +12,7 @@ from server.core.errors import LimitExceeded
 from server.core.settings import RequestLimits
 from server.encoders.limits import check_encoder
 from server.encoders.protocol import ClassifyRequest, EmbeddingRequest, RerankRequest
-from server.http.deps import server_state
+from server.state import server_state
 from tests.support.app import MODEL, FakeGenerationModel, assert_openai_error, fake_client
 
 LIMITS = """limits:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from server.core.errors import InvalidRequest
-from server.responses.events import EventWriter
-from server.responses.items import chat_messages, input_items, parse_items
-from server.responses.protocol import ResponsesRequest
+from server.generation.responses.events import EventWriter
+from server.generation.responses.items import chat_messages, input_items, parse_items
+from server.generation.responses.protocol import ResponsesRequest
 
 
 def _items(value: Any) -> list[Any]:

@@ -17,10 +17,10 @@ from server.generation.protocol import (
     Usage,
 )
 from server.generation.service.adapter import GatheredChoice, streams
+from server.generation.service.logprobs import chat_logprobs
 from server.generation.service.output import ChoiceOutput
 from server.generation.service.params import chat_spec
 from server.generation.service.prompts import PromptBuilder
-from server.generation.service.responses import chat_logprobs
 from server.generation.service.tools import ToolPlan, plan_tools
 from server.generation.types import ChoiceDelta, OutputParsers, SamplingSpec, TokenInfo
 

@@ -11,9 +11,9 @@ from server.generation.protocol import (
     Usage,
 )
 from server.generation.service.adapter import GatheredChoice, streams
+from server.generation.service.logprobs import completion_logprobs, joined, prompt_logprobs
 from server.generation.service.params import completion_spec
 from server.generation.service.prompts import PromptBuilder
-from server.generation.service.responses import completion_logprobs, joined, prompt_logprobs
 from server.generation.types import ChoiceDelta, SamplingSpec, TokenInfo
 
 

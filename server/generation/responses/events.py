@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from server.responses.items import new_id
-from server.responses.protocol import (
+from server.generation.responses.items import new_id
+from server.generation.responses.protocol import (
     OutputFunctionCall,
     OutputItem,
     OutputMessageItem,

@@ -14,23 +14,23 @@ from server.core.context import RequestInfo
 from server.core.errors import InvalidRequest, ServerError
 from server.core.registry import now
 from server.generation.protocol import ChatCompletionRequest, Usage
-from server.generation.service.pipeline import GenerationService
-from server.responses.adapter import ResponsesAdapter
-from server.responses.background import BackgroundRuns
-from server.responses.errors import ResponseNotFound
-from server.responses.events import ResponseEvent
-from server.responses.items import chat_messages, input_items, new_id, parse_items
-from server.responses.protocol import (
+from server.generation.responses.adapter import ResponsesAdapter
+from server.generation.responses.background import BackgroundRuns
+from server.generation.responses.errors import ResponseNotFound
+from server.generation.responses.events import ResponseEvent
+from server.generation.responses.items import chat_messages, input_items, new_id, parse_items
+from server.generation.responses.protocol import (
     DeletedResponse,
     InputItemList,
     ResponseError,
     ResponseObject,
     ResponsesRequest,
 )
-from server.responses.translate import chat_request, refuse_unsupported, skeleton
+from server.generation.responses.translate import chat_request, refuse_unsupported, skeleton
+from server.generation.service.pipeline import GenerationService
 from server.store.responses import RUNNING, ResponseStore
 
-log = logging.getLogger("server.responses")
+log = logging.getLogger("server.generation.responses")
 
 Result = ResponseObject | AsyncIterator[ResponseEvent]
 

@@ -16,7 +16,7 @@ from pydantic import TypeAdapter
 
 from server.core.errors import InvalidRequest
 from server.generation.protocol import ChatMessage, FunctionCall, ToolCall
-from server.responses.protocol import (
+from server.generation.responses.protocol import (
     Content,
     FunctionCallItem,
     FunctionCallOutputItem,

@@ -20,7 +20,12 @@ from server.generation.protocol import (
     Tool,
     ToolChoice,
 )
-from server.responses.protocol import FunctionTool, ResponseObject, ResponsesRequest, TextFormat
+from server.generation.responses.protocol import (
+    FunctionTool,
+    ResponseObject,
+    ResponsesRequest,
+    TextFormat,
+)
 
 # Values of ``include`` that change nothing here: reasoning is returned as plain text.
 _HARMLESS_INCLUDES = frozenset({"reasoning.encrypted_content"})

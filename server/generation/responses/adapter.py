@@ -12,13 +12,9 @@ from server.generation.protocol import (
     SamplingFields,
     Usage,
 )
-from server.generation.service.adapter import GatheredChoice
-from server.generation.service.chat import ChatAdapter
-from server.generation.service.prompts import PromptBuilder
-from server.generation.types import ChoiceDelta, OutputParsers, SamplingSpec, TokenInfo
-from server.responses.events import EventWriter, ResponseEvent
-from server.responses.items import new_id
-from server.responses.protocol import (
+from server.generation.responses.events import EventWriter, ResponseEvent
+from server.generation.responses.items import new_id
+from server.generation.responses.protocol import (
     IncompleteDetails,
     OutputFunctionCall,
     OutputItem,
@@ -29,6 +25,10 @@ from server.responses.protocol import (
     ResponseObject,
     ResponseUsage,
 )
+from server.generation.service.adapter import GatheredChoice
+from server.generation.service.chat import ChatAdapter
+from server.generation.service.prompts import PromptBuilder
+from server.generation.types import ChoiceDelta, OutputParsers, SamplingSpec, TokenInfo
 
 
 def response_usage(usage: Usage) -> ResponseUsage:

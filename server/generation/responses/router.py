@@ -7,44 +7,44 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from server.core.registry import ModelRegistry
 from server.generation.model import GenerationModel
-from server.generation.router import STREAM_RESPONSE
-from server.http.deps import InfoDep, RegistryDep
-from server.http.disconnect import ClientDisconnected, cancel_on_disconnect, client_closed
-from server.http.sse import sse_response
-from server.responses.protocol import (
+from server.generation.responses.protocol import (
     DeletedResponse,
     InputItemList,
     ResponseObject,
     ResponsesRequest,
 )
-from server.responses.service import ResponsesService
+from server.generation.responses.service import ResponsesService, Result
+from server.generation.router import GENERATE, STREAM_RESPONSE
+from server.http.deps import InfoDep
+from server.http.route import ModelRoute, json_response, respond
+from server.http.sse import sse_response
 
 RESPONSES_PATH = "/v1/responses"
 
 
 def _json(body: ResponseObject | DeletedResponse | InputItemList) -> Response:
-    return Response(body.model_dump_json(), media_type="application/json")
+    return json_response(body.model_dump_json())
 
 
-def responses_router(service: ResponsesService) -> APIRouter:
-    """The routes of the Responses API, served by ``service``."""
+def _answer(result: Result) -> Response:
+    """The response as JSON, or its events as a typed SSE stream."""
+    if isinstance(result, ResponseObject):
+        return _json(result)
+    return sse_response(result, typed=True)
+
+
+def responses_router(service: ResponsesService, registry: ModelRegistry) -> APIRouter:
+    """The routes of the Responses API, served by ``service`` on ``registry``'s models."""
     router = APIRouter(tags=["responses"])
+    route = ModelRoute(registry, GenerationModel, GENERATE, RESPONSES_PATH)
 
     @router.post(RESPONSES_PATH, response_model=ResponseObject, responses=STREAM_RESPONSE)
-    async def create_response(
-        body: ResponsesRequest, request: Request, registry: RegistryDep, info: InfoDep
-    ) -> Response:
+    async def create_response(body: ResponsesRequest, request: Request, info: InfoDep) -> Response:
         """Create a response (streamed as typed SSE events when ``stream`` is true)."""
-        model = registry.lookup(body.model, GenerationModel, "generate")
-        info.served_by(model.name, model.task, RESPONSES_PATH)
-        try:
-            result = await cancel_on_disconnect(request, service.create(body, model.service, info))
-        except ClientDisconnected:
-            return client_closed()
-        if isinstance(result, ResponseObject):
-            return _json(result)
-        return sse_response(result, typed=True)
+        model = route.model(body.model, info)
+        return await respond(request, service.create(body, model.service, info), _answer)
 
     @router.get(RESPONSES_PATH + "/{response_id}", response_model=ResponseObject)
     async def get_response(response_id: str) -> Response:

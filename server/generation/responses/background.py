@@ -20,7 +20,7 @@ from server.core.errors import Overloaded, ServerError
 from server.store.errors import StoreUnavailable
 from server.store.responses import ResponseStore
 
-log = logging.getLogger("server.responses")
+log = logging.getLogger("server.generation.responses")
 
 HEARTBEAT_S = 5.0
 LEASE_S = 30.0
