@@ -3,7 +3,7 @@ server: chat streaming and Stop on the vLLM engine, and the encoder views on the
 
 One server serves every bundled model for the whole module; a second, encoder-only server with
 an API key checks the key prompt. Browser tests skip when Chromium or Playwright is missing,
-except under ``CI=true``, where they fail. ``PLAYGROUND_SCREENSHOTS=DIR`` saves the README's
+except under ``CI=true``, where they fail. ``PLAYGROUND_SCREENSHOTS=DIR`` saves the docs'
 screenshots (chat and NER views) into DIR.
 """
 
@@ -331,7 +331,7 @@ def test_ner_highlights_sit_on_the_api_offsets(page: Page, server: ServerProcess
         assert f"{entity['score']:.3f}" in mark["title"]
     assert page.inner_text("#ner-result .ner-text") == NER_TEXT  # nothing lost or doubled
     if os.environ.get("PLAYGROUND_SCREENSHOTS"):
-        # The README's picture: the page's own sample text (no emoji font on these machines).
+        # The docs' picture: the page's own sample text (no emoji font on these machines).
         page.reload()
         page.wait_for_selector("body[data-ready=true]")
         page.click("#ner-form button[type=submit]")
