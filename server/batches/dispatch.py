@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from server.core.errors import ServerError
+from server.core.errors import ServerError, UnsupportedParameter, domain_error_body
 from server.core.registry import ModelRegistry
 from server.core.settings import BatchSettings, EncoderModelConfig, GenerateModelConfig
 from server.store.batches import DONE, FAILED, Claimed
@@ -46,17 +46,6 @@ def output_line(custom_id: str, status: int, request_id: str, body: str) -> str:
         f'"response":{json.dumps(response, separators=(",", ":"))[:-1]},"body":{body}}},'
         '"error":null}'
     )
-
-
-def _refused(message: str, param: str) -> dict[str, Any]:
-    return {
-        "error": {
-            "message": message,
-            "type": "invalid_request_error",
-            "param": param,
-            "code": "unsupported_parameter",
-        }
-    }
 
 
 class Dispatcher:
@@ -101,8 +90,9 @@ class Dispatcher:
             raise RuntimeError("the dispatcher is not bound to an app")
         body = dict(line.body)
         if body.get("stream") is True:
-            refused = _refused("'stream' is not supported in a batch", "stream")
-            return Outcome(False, FAILED, output_line(line.custom_id, 400, "", json.dumps(refused)))
+            refused = UnsupportedParameter("stream", "is not supported in a batch")
+            error = json.dumps(domain_error_body(refused))
+            return Outcome(False, FAILED, output_line(line.custom_id, refused.status, "", error))
         priority = self._priority(body)
         if priority is not None:
             body["priority"] = priority

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 
 from server.batches.dispatch import Dispatcher, Outcome, output_line
+from server.core.errors import internal_error_body
 from server.core.metrics import Metrics
 from server.core.settings import BatchSettings
 from server.store.batches import FAILED, BatchStore, Claimed, LineResult
@@ -95,15 +96,8 @@ class LineRunner:
             raise
         except Exception:
             log.exception("batch %s line %d: internal error", line.batch_id, line.line)
-            body = {
-                "error": {
-                    "message": "Internal server error",
-                    "type": "server_error",
-                    "param": None,
-                    "code": None,
-                }
-            }
-            return Outcome(False, FAILED, output_line(line.custom_id, 500, "", json.dumps(body)))
+            body = json.dumps(internal_error_body())
+            return Outcome(False, FAILED, output_line(line.custom_id, 500, "", body))
 
     async def write_loop(self) -> None:
         """Commit finished lines, those that finished together in one transaction; a store

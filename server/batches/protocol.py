@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -26,6 +26,8 @@ BatchStatus = Literal[
     "cancelling",
     "cancelled",
 ]
+# Every status, in the order of ``BatchStatus`` (the metrics publish a gauge for each).
+STATUSES: tuple[BatchStatus, ...] = get_args(BatchStatus)
 STAMPS = (
     "in_progress_at",
     "finalizing_at",

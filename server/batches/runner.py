@@ -17,9 +17,9 @@ from typing import Any
 
 from server.batches.dispatch import Dispatcher
 from server.batches.lines import LineRunner
-from server.batches.protocol import batch_error
+from server.batches.protocol import STATUSES, batch_error
 from server.batches.state import STAMP_OF, final_status
-from server.batches.validation import requests, validate
+from server.batches.validation import InvalidFile, LineValidator, requests
 from server.core.metrics import Metrics
 from server.core.settings import BatchSettings
 from server.store.batch_files import finalize
@@ -34,16 +34,6 @@ log = logging.getLogger("server.batches")
 FINALIZE_ATTEMPTS = 3
 # How often uploads a dead server left unfinished are looked for.
 PURGE_EVERY_S = 600.0
-STATUSES = (
-    "validating",
-    "failed",
-    "in_progress",
-    "finalizing",
-    "completed",
-    "expired",
-    "cancelling",
-    "cancelled",
-)
 
 
 class BatchRunner:
@@ -140,17 +130,18 @@ class BatchRunner:
             error = batch_error("invalid_file", f"the input file {row.input_file_id} was deleted")
             await self._fail(row.id, ("validating",), [error])
             return
-        checked = await validate(
-            self.files.chunks(row.input_file_id), row.endpoint, self.settings.max_lines
-        )
-        if not checked.valid:
-            await self._fail(row.id, ("validating",), checked.errors)
-            log.info("batch %s: failed validation (%d errors)", row.id, checked.error_count)
+        validator = LineValidator(row.endpoint, self.settings.max_lines)
+        lines = requests(self.files.chunks(row.input_file_id), validator)
+        try:
+            started = await self.store.start(row.id, lines, {"in_progress_at": int(time.time())})
+        except InvalidFile as invalid:
+            await self._fail(row.id, ("validating",), invalid.result.errors)
+            log.info("batch %s: failed validation (%d errors)", row.id, invalid.result.error_count)
             return
-        lines = requests(self.files.chunks(row.input_file_id))
-        if await self.store.start(row.id, lines, {"in_progress_at": int(time.time())}):
+        if started:
             self._seen.add(row.id)
-            log.info("batch %s: started, %d requests to %s", row.id, checked.requests, row.endpoint)
+            count = validator.result.requests
+            log.info("batch %s: started, %d requests to %s", row.id, count, row.endpoint)
             self.lines.wake.set()
 
     async def _fail(

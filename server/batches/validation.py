@@ -1,7 +1,11 @@
 """Validation of a batch's input file, line by line, as OpenAI does it: a line that is not a
 JSON object, lacks ``custom_id``, repeats one, targets another URL than the batch's endpoint
 or another method than POST fails the whole batch, with errors naming the lines. A line's
-body is checked later, by the endpoint itself, when the line runs."""
+body is checked later, by the endpoint itself, when the line runs.
+
+The file is read once: :func:`requests` validates each line as it hands the valid ones to the
+store, and raises :class:`InvalidFile` at the end if any line failed (the store's transaction
+then stores nothing)."""
 
 from __future__ import annotations
 
@@ -29,6 +33,17 @@ class Validated:
         return self.error_count == 0
 
 
+class InvalidFile(Exception):
+    """The input file failed validation; ``result`` names its errors."""
+
+    def __init__(self, result: Validated) -> None:
+        super().__init__(f"{result.error_count} invalid lines")
+        self.result = result
+
+
+Request = tuple[str, dict[str, Any]]  # a line's custom_id and body
+
+
 class LineValidator:
     """Feed it the file's lines in order; it keeps the valid ones and the errors."""
 
@@ -44,10 +59,10 @@ class LineValidator:
         if len(self.result.errors) < MAX_ERRORS:
             self.result.errors.append(batch_error(code, message, line=line, param=param))
 
-    def feed(self, number: int, raw: bytes) -> None:
-        """Line ``number`` (from 1) of the file, without its newline."""
+    def feed(self, number: int, raw: bytes) -> Request | None:
+        """Line ``number`` (from 1) of the file, without its newline: its request if valid."""
         if not raw.strip():
-            return  # blank lines (a trailing newline) carry no request
+            return None  # blank lines (a trailing newline) carry no request
         self._count += 1
         if self._count == self.max_lines + 1:
             self._error(
@@ -57,18 +72,18 @@ class LineValidator:
                 number,
             )
         if self._count > self.max_lines:
-            return
+            return None
         try:
             item = json.loads(raw)
         except (UnicodeDecodeError, ValueError):
             self._error("invalid_json_line", "this line is not valid JSON", number)
-            return
+            return None
         if not isinstance(item, dict):
             self._error("invalid_json_line", "this line is not a JSON object", number)
-            return
-        self._check(number, item)
+            return None
+        return self._check(number, item)
 
-    def _check(self, number: int, item: dict[str, Any]) -> None:
+    def _check(self, number: int, item: dict[str, Any]) -> Request | None:
         custom_id = item.get("custom_id")
         if not isinstance(custom_id, str) or not custom_id:
             self._error(
@@ -77,7 +92,7 @@ class LineValidator:
                 number,
                 "custom_id",
             )
-            return
+            return None
         if len(custom_id) > MAX_CUSTOM_ID:
             self._error(
                 "invalid_value",
@@ -85,7 +100,7 @@ class LineValidator:
                 number,
                 "custom_id",
             )
-            return
+            return None
         if custom_id in self._seen:
             self._error(
                 "duplicate_custom_id",
@@ -93,7 +108,7 @@ class LineValidator:
                 number,
                 "custom_id",
             )
-            return
+            return None
         self._seen.add(custom_id)
         method = item.get("method")
         if method != "POST":
@@ -103,7 +118,7 @@ class LineValidator:
                 number,
                 "method",
             )
-            return
+            return None
         url = item.get("url")
         if url != self.endpoint:
             self._error(
@@ -112,14 +127,15 @@ class LineValidator:
                 number,
                 "url",
             )
-            return
+            return None
         body = item.get("body")
         if not isinstance(body, dict):
             self._error(
                 "missing_required_parameter", "'body' must be a JSON object", number, "body"
             )
-            return
+            return None
         self.result.requests += 1
+        return custom_id, body
 
     def finish(self) -> Validated:
         if self._count == 0:
@@ -144,17 +160,26 @@ async def split_lines(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, 
         yield number + 1, rest.rstrip(b"\r")
 
 
+async def requests(
+    chunks: AsyncIterable[bytes], validator: LineValidator
+) -> AsyncIterator[tuple[int, str, dict[str, Any]]]:
+    """The requests of an input file read once, chunk by chunk: line, custom_id, body, while
+    every line is valid so far; :class:`InvalidFile` after the last line if any was not."""
+    async for number, raw in split_lines(chunks):
+        request = validator.feed(number, raw)
+        if request is not None and validator.result.valid:
+            yield number, *request
+    result = validator.finish()
+    if not result.valid:
+        raise InvalidFile(result)
+
+
 async def validate(chunks: AsyncIterable[bytes], endpoint: str, max_lines: int) -> Validated:
-    """Validate a whole input file, read chunk by chunk (only the custom_ids are kept)."""
+    """Validate a whole input file without keeping its requests."""
     validator = LineValidator(endpoint, max_lines)
-    async for number, raw in split_lines(chunks):
-        validator.feed(number, raw)
-    return validator.finish()
-
-
-async def requests(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, str, dict[str, Any]]]:
-    """The requests of a file that :func:`validate` found valid: line, custom_id, body."""
-    async for number, raw in split_lines(chunks):
-        if raw.strip():
-            item = json.loads(raw)
-            yield number, item["custom_id"], item["body"]
+    try:
+        async for _ in requests(chunks, validator):
+            pass
+    except InvalidFile as invalid:
+        return invalid.result
+    return validator.result

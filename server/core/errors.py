@@ -8,7 +8,9 @@ their own, so the lookup is by class, most specific first.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
+
+INTERNAL_ERROR = "Internal server error"
 
 
 class ServerError(Exception):
@@ -134,3 +136,19 @@ class DeadlineExceeded(ServerError):
 def status_and_type(exc: ServerError) -> tuple[int, str]:
     """The HTTP status and OpenAI error type of a domain error (from its class)."""
     return exc.status, exc.error_type
+
+
+def error_body(message: str, type_: str, param: str | None, code: str | None) -> dict[str, Any]:
+    """The OpenAI error shape: the one table every OpenAI-shaped answer of an error uses
+    (HTTP answers, stream error events, batch output lines)."""
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def domain_error_body(exc: ServerError) -> dict[str, Any]:
+    """The OpenAI error body of a domain error."""
+    return error_body(exc.message, exc.error_type, exc.param, exc.code)
+
+
+def internal_error_body() -> dict[str, Any]:
+    """The body of a bug of ours: nothing internal is told (the details go to the log)."""
+    return error_body(INTERNAL_ERROR, "server_error", None, None)

@@ -1,8 +1,8 @@
 """Every error leaves the server in the OpenAI shape: domain errors, validation, bugs.
 
-One helper builds the body (:func:`error_body`), one turns a domain error into a response
-(:func:`error_response`), one sends it from ASGI middleware before any routing
-(:func:`send_error`).
+The body comes from the one table in ``server.core.errors`` (:func:`error_body`); here one
+helper turns a domain error into a response (:func:`error_response`), one sends it from ASGI
+middleware before any routing (:func:`send_error`).
 """
 
 from __future__ import annotations
@@ -17,21 +17,18 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Send
 
-from server.core.errors import InvalidRequest, ServerError, status_and_type
+from server.core.errors import (
+    InvalidRequest,
+    ServerError,
+    domain_error_body,
+    error_body,
+    internal_error_body,
+    status_and_type,
+)
 
 log = logging.getLogger("server.http")
 
 Headers = list[tuple[bytes, bytes]]
-
-
-def error_body(message: str, type_: str, param: str | None, code: str | None) -> dict[str, Any]:
-    """The OpenAI error shape."""
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
-
-
-def domain_error_body(exc: ServerError) -> dict[str, Any]:
-    """The OpenAI error body of a domain error."""
-    return error_body(exc.message, exc.error_type, exc.param, exc.code)
 
 
 def _retry_after(exc: ServerError) -> dict[str, str]:
@@ -111,6 +108,4 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         # A bug of ours: log it in full, tell the client nothing internal.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            error_body("Internal server error", "server_error", None, None), status_code=500
-        )
+        return JSONResponse(internal_error_body(), status_code=500)

@@ -10,11 +10,10 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from server.core.errors import ServerError, Unavailable
+from server.core.errors import ServerError, Unavailable, domain_error_body
 from server.core.lifecycle import Lifecycle
 from server.core.metrics import Metrics
 from server.core.registry import ModelRegistry
-from server.http.errors import domain_error_body
 from server.store.database import Database
 
 HEALTH_PATH = "/health"

@@ -11,8 +11,7 @@ from collections.abc import AsyncIterator
 from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel
 
-from server.core.errors import ServerError
-from server.http.errors import domain_error_body, error_body
+from server.core.errors import ServerError, domain_error_body, internal_error_body
 
 log = logging.getLogger("server.http")
 
@@ -30,7 +29,7 @@ async def _sse_events(chunks: AsyncIterator[BaseModel], typed: bool) -> AsyncIte
         error = domain_error_body(exc)
     except Exception:
         log.exception("error while streaming")
-        error = error_body("Internal server error", "server_error", None, None)
+        error = internal_error_body()
     if error is not None:
         yield format_sse_event(data_str=json.dumps(error), event="error" if typed else None)
     if not typed:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from server.batches.state import final_status
-from server.batches.validation import requests, split_lines, validate
+from server.batches.validation import LineValidator, requests, split_lines, validate
 from server.store.batches import Counts
 
 CHAT = "/v1/chat/completions"
@@ -89,7 +89,7 @@ def test_requests_of_a_valid_file() -> None:
     text = "\n".join([line("a"), "", line("b")]).encode()
 
     async def collect() -> list[Any]:
-        return [x async for x in requests(_chunks(text, 5))]
+        return [x async for x in requests(_chunks(text, 5), LineValidator(CHAT, 100))]
 
     assert asyncio.run(collect()) == [(1, "a", {"model": "m"}), (3, "b", {"model": "m"})]
 
