@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import httpx
@@ -16,24 +15,12 @@ import openai
 import pytest
 from pydantic import Field
 
-from tests.support.server import ServerProcess, served, start_server
+from tests.integration.conftest import TOOLS_MODEL
+from tests.support.server import ServerProcess, start_server
 
 pytestmark = pytest.mark.integration
 
-MODEL = "smollm2-tools"
-CONFIG: dict[str, Any] = {
-    "log_format": "json",
-    "models": [
-        {
-            "name": MODEL,
-            "task": "generate",
-            "source": "bundled:smollm2-135m-instruct",
-            "chat_template": "bundled-template:chatml_tools.jinja",
-            "tool_call_parser": "hermes",
-            "engine": {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True},
-        }
-    ],
-}
+MODEL = TOOLS_MODEL
 WEATHER_PARAMETERS = {
     "type": "object",
     "properties": {"city": {"type": "string", "maxLength": 40}},
@@ -54,9 +41,9 @@ CALL: dict[str, Any] = {**ASK, "max_output_tokens": 80}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with served(tmp_path_factory, "responses", CONFIG) as proc:
-        yield proc
+def server(tools_server: ServerProcess) -> ServerProcess:
+    """The shared tools server: its tool-calling model, and its SQLite store."""
+    return tools_server
 
 
 @pytest.fixture(scope="module")

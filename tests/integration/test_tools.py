@@ -6,7 +6,6 @@ calls, and thinking lands in reasoning_content."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,23 +14,11 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
-from tests.support.server import ServerProcess, served
+from tests.integration.conftest import THINK_MODEL, TOOLS_MODEL
+from tests.support.server import ServerProcess
 
 pytestmark = pytest.mark.integration
 
-TOOLS_MODEL = "smollm2-tools"
-THINK_MODEL = "smollm2-think"
-ENGINE = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True}
-# A thinking template: the generation prompt opens <think>, as Qwen3's does, and the
-# reasoning effort reaches the template as a variable.
-THINK_TEMPLATE = (
-    "{%- if reasoning_effort is defined and reasoning_effort -%}"
-    "<|im_start|>system\nReasoning effort: {{ reasoning_effort }}<|im_end|>\n"
-    "{%- endif -%}"
-    "{%- for m in messages -%}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n"
-    "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}<|im_start|>assistant\n<think>\n{%- endif -%}"
-)
 WEATHER_PARAMETERS = {
     "type": "object",
     "properties": {
@@ -71,30 +58,8 @@ NAMED: Any = {"type": "function", "function": {"name": "get_weather"}}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    config = {
-        "log_format": "json",
-        "models": [
-            {
-                "name": TOOLS_MODEL,
-                "task": "generate",
-                "source": "bundled:smollm2-135m-instruct",
-                "chat_template": "bundled-template:chatml_tools.jinja",
-                "tool_call_parser": "hermes",
-                "engine": ENGINE,
-            },
-            {
-                "name": THINK_MODEL,
-                "task": "generate",
-                "source": "bundled:smollm2-135m-instruct",
-                "chat_template": THINK_TEMPLATE,
-                "reasoning_parser": "qwen3",
-                "engine": ENGINE,
-            },
-        ],
-    }
-    with served(tmp_path_factory, "tools", config) as proc:
-        yield proc
+def server(tools_server: ServerProcess) -> ServerProcess:
+    return tools_server
 
 
 @pytest.fixture(scope="module")
