@@ -19,7 +19,7 @@ from transformers import (
     PretrainedConfig,
 )
 
-from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec, WorkerSpec
+from server.encoders.shared.spec import Activation, Head, ModelDescription, PoolingSpec, WorkerSpec
 from server.encoders.workers.st_layout import read_layout, read_prompts
 
 log = logging.getLogger("server.encoders.worker")

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from server.encoders.backends.onnx_cache import OPSET, cache_dir, ensure_file
-from server.encoders.workers.spec import Head
+from server.encoders.shared.spec import Head
+from server.encoders.workers.backends.onnx_cache import OPSET, cache_dir, ensure_file
 
 log = logging.getLogger("server.encoders.onnx")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from server.encoders.workers.spec import Head, ModelDescription
+from server.encoders.shared.spec import Head, ModelDescription
 
 # What /v1/models lists, in this order.
 TASK_ORDER = ("embed", "classify", "ner", "rerank", "score")

@@ -14,11 +14,9 @@ from collections.abc import Callable
 import numpy as np
 
 from server.core.errors import Unavailable
-from server.encoders.tokenization import Features
-from server.encoders.workers import ipc
-from server.encoders.workers.process import NotStarted, WorkerMain, WorkerProcess
-from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
-from server.encoders.workers.worker import run_worker
+from server.encoders.pool.worker_process import NotStarted, WorkerMain, WorkerProcess, run_worker
+from server.encoders.shared import ipc
+from server.encoders.shared.spec import Features, Head, ModelDescription, WorkerSpec
 
 log = logging.getLogger("server.encoders.pool")
 
