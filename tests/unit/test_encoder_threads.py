@@ -30,3 +30,14 @@ def test_alone_needs_onnx_on_cpu_and_more_threads_than_a_worker_has() -> None:
     assert _threads(config(device="cuda:0"), "onnx", generation=False) == (2, 0)
     assert _threads(config(alone_threads=2), "onnx", generation=False) == (2, 0)
     assert _threads(config(alone_threads=0), "onnx", generation=False) == (2, 0)
+
+
+def test_a_batch_runs_alone_only_while_nothing_else_runs_or_waits() -> None:
+    budget = CpuBudget(cores=4)
+    assert budget.start_batch(queued=False)  # nothing else: alone
+    assert not budget.start_batch(queued=False)  # the first one still runs
+    budget.end_batch()
+    budget.end_batch()
+    assert not budget.start_batch(queued=True)  # inputs wait behind it
+    budget.end_batch()
+    assert budget.running == 0

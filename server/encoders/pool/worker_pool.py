@@ -1,7 +1,8 @@
 """The worker pool of one model: spreads batches over its workers and replaces dead ones.
 
-Worker 0 may hold a second, wider runtime session (``WorkerSpec.alone_threads``): a batch
-that runs alone goes there when it is free, and runs on every core of the model."""
+Worker 0 may hold a second, wider runtime session (``WorkerSpec.alone_threads``, sized by
+``cpu_budget``): a batch the batcher marks alone goes there when it is free, and runs on
+every core of the model."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Plain data passed between the API process and its workers (picklable, no torch)."""
+"""Plain data passed between the API process and its workers (picklable, no torch).
+
+``WorkerSpec`` goes to a worker when it starts; ``ModelDescription`` (with its ``Head``,
+``Activation`` and ``PoolingSpec``) comes back once the model is loaded; each input then
+travels as ``Features`` (token ids) inside a batch (``ipc.RunBatch``).
+"""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Worker-side only (imports torch). Results are reduced in the worker (pooling, softmax, only
 the real tokens) so that little crosses the pipe back to the API process. The model itself
-is a runner (torch or ONNX Runtime, see server.encoders.workers.backends.runners): padding, pooling
-and activations are the same code for both.
+is a runner (torch or ONNX Runtime, see ``backends.runners``): padding, pooling and
+activations are the same code for both.
 """
 
 from __future__ import annotations
