@@ -1,4 +1,7 @@
-"""Which endpoints a loaded encoder model can serve."""
+"""Which endpoints and tasks a loaded encoder model serves: the one place that decides it.
+
+``EncoderModel`` answers with it for the router (``require``) and ``/v1/models`` (``tasks``).
+"""
 
 from __future__ import annotations
 
