@@ -45,7 +45,7 @@ def input_names(uses_token_type_ids: bool) -> tuple[str, ...]:
 
 
 def _eager_model(model_dir: Path, head: Head, common: dict[str, Any]) -> torch.nn.Module:
-    from server.encoders.workers.loading import AUTO_CLASSES
+    from server.encoders.workers.auto_classes import AUTO_CLASSES
 
     model = AUTO_CLASSES[head].from_pretrained(
         model_dir, dtype=torch.float32, attn_implementation="eager", **common
