@@ -14,7 +14,7 @@ import torch
 from server.encoders.shared.spec import Activation, Head, ModelDescription, PoolingSpec
 from server.encoders.workers.backends.runners import ModelRunner
 from server.encoders.workers.buckets import length_buckets
-from server.encoders.workers.pooling import SentencePooler
+from server.encoders.workers.sentence_pooling import SentencePooler
 
 
 class BatchForward:
