@@ -14,7 +14,7 @@ Every decision about "a batch alone" is made here; the rest receives plain value
 - **Whether a batch runs alone now**: only while no batch of any model sharing this budget
   runs and nothing waits behind it in its own queue. The encoder models on the CPU share one
   budget: two lone requests to two models at once would otherwise each take every core
-  (p50 18-19 ms instead of 12.5 ms for such a pair here). The batcher asks for every batch
+  (p50 18-19 ms instead of 14 ms for such a pair here). The batcher asks for every batch
   it starts and tells the pool the answer.
 """
 
