@@ -78,8 +78,8 @@ def onnx_model_path(task: str, model_dir: Path, quantize: str | None = None) -> 
     """The server's export of this model for the task's head (exported now if missing)."""
     from transformers import AutoTokenizer
 
-    from server.encoders.backends.onnx_export import exported_model
-    from server.encoders.workers.spec import Head
+    from server.encoders.shared.spec import Head
+    from server.encoders.workers.backends.onnx_export import exported_model
 
     head = {"embed": Head.EMBED, "classify": Head.SEQUENCE, "ner": Head.TOKENS}[task]
     uses_types = "token_type_ids" in AutoTokenizer.from_pretrained(model_dir).model_input_names

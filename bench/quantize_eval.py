@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from prepare.finetune import Span, load_classification, load_spans, score_entities
+from server.encoders.shared.spec import Features, ModelDescription, WorkerSpec
 from server.encoders.tasks.entities import entities
-from server.encoders.tokenization import Features, TextEncoder
-from server.encoders.workers.spec import ModelDescription, WorkerSpec
+from server.encoders.tokenization import TextEncoder
 
 Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None, bool], np.ndarray]
 VARIANTS = ("fp32", "int8")
@@ -33,7 +33,7 @@ def load(
     task: str, path: Path, quantize: str | None, threads: int
 ) -> tuple[Forward, ModelDescription]:
     """The worker's forward stage on ONNX Runtime (fp32 or int8)."""
-    from server.encoders.workers.worker import _load
+    from server.encoders.workers.main import _load
 
     spec = WorkerSpec(
         model=path.name,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from server.encoders.workers.spec import Head
+from server.encoders.shared.spec import Head
 
 logger = logging.getLogger("prepare")
 
@@ -28,7 +28,7 @@ def export_onnx(name: str, folder: Path) -> Path | None:
         return None
     from transformers import AutoTokenizer
 
-    from server.encoders.backends.onnx_export import exported_model
+    from server.encoders.workers.backends.onnx_export import exported_model
 
     tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     uses_types = "token_type_ids" in tokenizer.model_input_names

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Sequence
 
 import numpy as np
 
-from server.core.errors import Unavailable, WrongTask
+from server.core.errors import Unavailable
 from server.core.metrics import Metrics
 from server.core.registry import now
 from server.core.scheduling import QueueOrder
 from server.core.settings import EncoderModelConfig, Settings
 from server.core.sources import resolve_source
-from server.encoders.backends.choice import ONNX, resolve_backend
-from server.encoders.batching import DynamicBatcher, RunningBatches
-from server.encoders.tasks.endpoints import Endpoint, served_tasks, supports
-from server.encoders.tasks.instructions import select_prompt
-from server.encoders.tokenization import Features, TextEncoder
-from server.encoders.workers.pool import PIPELINE_DEPTH, WorkerPool
-from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.batching import DynamicBatcher
+from server.encoders.cpu_budget import CpuBudget
+from server.encoders.instructions import select_prompt
+from server.encoders.pool.worker_pool import PIPELINE_DEPTH, WorkerPool
+from server.encoders.shared.backend_choice import ONNX, resolve_backend
+from server.encoders.shared.endpoints import served_tasks
+from server.encoders.shared.spec import Features, Head, ModelDescription, WorkerSpec
+from server.encoders.tokenization import TextEncoder
 
 log = logging.getLogger("server.encoders")
 
@@ -52,29 +52,8 @@ class _MetricsObserver:
         self._rejected.labels(*self._labels, reason).inc()
 
 
-# The encoder models on this process's CPU share its cores: a batch runs alone (on every core
-# of its model) only while no batch of any of them runs.
-_CPU_BATCHES = RunningBatches()
-
-
-def _cores() -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, cores or 1)
-
-
-def _threads(config: EncoderModelConfig, backend: str, generation: bool) -> tuple[int, int]:
-    """Threads per worker, and for a batch alone (0: no second session).
-
-    By default a batch runs alone only on a server without a generative model: the engine
-    shares the CPU, and a lone embedding client beside 8 chat clients cost generation 18% of
-    its tokens/s with the wide session (82.9 vs 101.6) for 0.6 ms of embedding latency."""
-    threads = config.torch_threads or max(1, _cores() // config.workers)
-    if backend != ONNX or config.device != "cpu":
-        return threads, 0
-    alone = config.alone_threads
-    if alone is None:
-        alone = 0 if generation else min(threads * config.workers, _cores())
-    return threads, alone if alone > threads else 0
+# The encoder models on this process's CPU share its cores, and so one budget.
+_CPU = CpuBudget()
 
 
 class EncoderModel:
@@ -130,7 +109,7 @@ class EncoderModel:
         config = self.config
         backend = resolve_backend(config.backend, config.device, config.dtype)
         generation = any(m.task == "generate" for m in self._settings.models)
-        threads, alone_threads = _threads(config, backend, generation)
+        threads, alone_threads = _CPU.threads(config, backend, generation=generation)
         spec = WorkerSpec(
             model=self.name,
             task=config.task,
@@ -167,7 +146,8 @@ class EncoderModel:
             prefetch=PIPELINE_DEPTH - 1,
             observer=_MetricsObserver(self._metrics, *labels),
             name=f"batcher-{self.name}",
-            running=_CPU_BATCHES if config.device == "cpu" else None,
+            # A model on a GPU shares no cores with the others: it has a budget of its own.
+            budget=_CPU if config.device == "cpu" else None,
         )
         batcher.start()
         self._batcher = batcher
@@ -233,15 +213,6 @@ class EncoderModel:
             prompt_name=prompt_name,
             default_name=self.description.default_prompt_name if configured is None else None,
         )
-
-    def supports(self, endpoint: Endpoint) -> bool:
-        """True if this model serves ``endpoint``."""
-        return self._description is not None and supports(self.task, self._description, endpoint)
-
-    def require(self, endpoint: Endpoint) -> None:
-        """Raise ``WrongTask`` (400, naming this model's task) unless it serves ``endpoint``."""
-        if not self.supports(endpoint):
-            raise WrongTask(self.name, self.task, endpoint.task)
 
     def truncate(self, requested: bool | None) -> bool:
         """Whether to cut long inputs: the request decides, else the model config."""

@@ -39,9 +39,9 @@ from server.encoders.protocol import (
     ScoreRequest,
     ScoreResponse,
 )
+from server.encoders.shared.endpoints import Endpoint
 from server.encoders.tasks.classify import classify
 from server.encoders.tasks.embed import cohere_embed, embed
-from server.encoders.tasks.endpoints import Endpoint
 from server.encoders.tasks.ner import ner
 from server.encoders.tasks.reply import Reply
 from server.encoders.tasks.rerank import cohere_rerank, rerank, score

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
 from tokenizers import Encoding, Tokenizer
 
 from server.core.errors import ContextLengthExceeded, InvalidRequest
-from server.encoders.workers.spec import ModelDescription
+from server.encoders.shared.spec import Features, ModelDescription
 
 # Above this many characters in one request, tokenize off the event loop (the Rust tokenizer
 # releases the GIL), so that one huge request does not stall every other client.
@@ -29,17 +28,6 @@ class Side(StrEnum):
     NONE = "none"
     START = "start"  # keep the last tokens
     END = "end"  # keep the first tokens
-
-
-@dataclass(slots=True)
-class Features:
-    """One model input as the batcher and the worker see it."""
-
-    ids: np.ndarray  # int32
-    type_ids: np.ndarray | None = None  # int8, only for pairs on models with token types
-
-    def __len__(self) -> int:
-        return len(self.ids)
 
 
 def _copy(tokenizer: Tokenizer) -> Tokenizer:

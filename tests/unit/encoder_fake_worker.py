@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from server.encoders.workers import ipc
-from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.shared import ipc
+from server.encoders.shared.spec import Head, ModelDescription, WorkerSpec
 
 DESCRIPTION = ModelDescription(head=Head.EMBED, architecture="Fake", max_length=64, output_dim=2)
 

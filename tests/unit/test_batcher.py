@@ -11,7 +11,8 @@ import pytest
 from server.core.errors import DeadlineExceeded, InvalidRequest, Overloaded, Unavailable
 from server.core.scheduling import QueueOrder
 from server.core.settings import BatchingOptions
-from server.encoders.batching import DynamicBatcher, RunningBatches, select_batch
+from server.encoders.batching import DynamicBatcher, select_batch
+from server.encoders.cpu_budget import CpuBudget
 
 
 class FakeRunner:
@@ -394,10 +395,10 @@ async def test_input_past_its_deadline_is_refused_and_never_runs() -> None:
 
 async def test_a_batch_of_another_model_on_the_same_cores_means_not_alone() -> None:
     first, second = FakeRunner(), FakeRunner()
-    shared = RunningBatches()
+    shared = CpuBudget()
     options = BatchingOptions(max_batch_size=8, max_batch_tokens=10_000, max_wait_ms=0)
-    one = DynamicBatcher(first, options, concurrency=2, running=shared)
-    other = DynamicBatcher(second, options, concurrency=2, running=shared)
+    one = DynamicBatcher(first, options, concurrency=2, budget=shared)
+    other = DynamicBatcher(second, options, concurrency=2, budget=shared)
     one.start()
     other.start()
     held = await hold_runner(one, first)  # a batch of the first model runs

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
+from server.encoders.shared.spec import Activation, Head, ModelDescription, PoolingSpec
 from server.encoders.workers.buckets import length_buckets
 from server.encoders.workers.forward import BatchForward
-from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec
 
 
 class _TokenwiseRunner:

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from server.core.errors import ContextLengthExceeded, InvalidRequest
-from server.encoders.tasks.instructions import allowed_input_types, select_prompt
-from server.encoders.tasks.quantize import by_type, quantize, scalar_ranges
+from server.encoders.instructions import allowed_input_types, select_prompt
+from server.encoders.tasks.embedding_types import by_type, quantize, scalar_ranges
 from server.encoders.tokenization import Side
 from server.encoders.workers.st_layout import read_prompts
 from tests.unit.test_encoder_tokenization import encoder

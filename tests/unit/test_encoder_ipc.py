@@ -7,7 +7,7 @@ import socket
 
 import numpy as np
 
-from server.encoders.workers import ipc
+from server.encoders.shared import ipc
 
 
 def test_blocking_round_trip() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from server.encoders.tasks.endpoints import Endpoint, served_tasks, supports
-from server.encoders.workers.spec import Head, ModelDescription
+from server.encoders.shared.endpoints import Endpoint, served_tasks, supports
+from server.encoders.shared.spec import Head, ModelDescription
 from server.encoders.workers.st_layout import read_layout
 
 

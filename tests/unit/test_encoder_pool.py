@@ -12,10 +12,9 @@ import psutil
 import pytest
 
 from server.core.errors import Unavailable
-from server.encoders.tokenization import Features
-from server.encoders.workers.pool import WorkerPool
-from server.encoders.workers.process import WorkerFailed
-from server.encoders.workers.spec import WorkerSpec
+from server.encoders.pool.worker_pool import WorkerPool
+from server.encoders.pool.worker_process import WorkerFailed
+from server.encoders.shared.spec import Features, WorkerSpec
 from tests.unit.encoder_fake_worker import fake_worker
 
 

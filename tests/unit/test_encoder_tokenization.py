@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from server.core.errors import ContextLengthExceeded, InvalidRequest
+from server.encoders.shared.spec import Head, ModelDescription
 from server.encoders.tokenization import TextEncoder
-from server.encoders.workers.spec import Head, ModelDescription
 
 
 def tokenizer_json() -> str:

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from server.encoders.backends.choice import resolve_backend
-from server.encoders.backends.onnx_cache import CACHE_FOLDER, cache_dir, cache_key, ensure_file
+from server.encoders.shared.backend_choice import resolve_backend
+from server.encoders.workers.backends.onnx_cache import (
+    CACHE_FOLDER,
+    cache_dir,
+    cache_key,
+    ensure_file,
+)
 
 
 def _model(folder: Path) -> Path:

@@ -1,11 +1,6 @@
 """Dynamic batching in front of an encoder model: pure asyncio, no torch."""
 
-from server.encoders.batching.batcher import (
-    BatchObserver,
-    BatchRunner,
-    DynamicBatcher,
-    RunningBatches,
-)
+from server.encoders.batching.batcher import BatchFn, BatchObserver, DynamicBatcher
 from server.encoders.batching.policy import select_batch
 
-__all__ = ["BatchObserver", "BatchRunner", "DynamicBatcher", "RunningBatches", "select_batch"]
+__all__ = ["BatchFn", "BatchObserver", "DynamicBatcher", "select_batch"]

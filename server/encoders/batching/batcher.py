@@ -9,39 +9,38 @@ busy, only a full batch is sent ahead (``prefetch``): a partial one keeps fillin
 runner frees up, so that batches grow under load instead of splitting into small ones.
 Results go back to each request in its own input order, however its inputs were split.
 
-A batch taken while nothing else runs or waits is marked ``alone``: the runner may then give
-it every core of the model (a lone request is not slowed by one worker's share of them).
-"Nothing else" counts the batches of every batcher sharing one :class:`RunningBatches` (the
-encoder models of one host's CPU): two lone requests to two models at once would otherwise
-each take every core (p50 18-19 ms instead of 14 ms for such a pair here).
+Each batch asks the model's :class:`~server.encoders.cpu_budget.CpuBudget` whether it runs
+``alone`` (nothing else runs or waits: the runner may then give it every core of the model)
+and hands the answer to the runner.
 
-Nothing here imports torch: the runner is any ``async (payloads, alone) -> results``
-callable, so the whole scheduling logic is tested with a fake one.
+Nothing here imports torch: the runner is any :data:`BatchFn` (``async (payloads, alone) ->
+results``), so the whole scheduling logic is tested with a fake one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from itertools import islice
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from server.core.errors import InvalidRequest, Overloaded, Unavailable
 from server.core.scheduling import QueueOrder, deadline_exceeded
 from server.core.settings import BatchingOptions
 from server.encoders.batching.policy import padded_tokens, select_batch
+from server.encoders.batching.queue import Call, Item, PendingQueue
+from server.encoders.cpu_budget import CpuBudget
 
 log = logging.getLogger("server.batching")
 
 P = TypeVar("P")
 R = TypeVar("R")
 
-BatchRunner = Callable[[list[P], bool], Awaitable[Sequence[R]]]
+# What runs one batch: ``async (payloads, alone) -> results``, one result per payload.
+BatchFn = Callable[[list[P], bool], Awaitable[Sequence[R]]]
 
 # Inputs looked at when choosing a batch: enough to find similar lengths, few enough that
 # choosing stays cheap when the queue is long.
@@ -61,14 +60,6 @@ class BatchObserver(Protocol):
         """A request was refused before any of it ran."""
 
 
-class RunningBatches:
-    """Batches in flight across the batchers that share this (the models on one set of
-    cores)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-
 class NullObserver:
     """An observer that records nothing."""
 
@@ -82,78 +73,24 @@ class NullObserver:
         pass
 
 
-@dataclass(eq=False, slots=True)
-class _Call:
-    """One ``submit()``: counts its inputs still queued, for the waiting/running gauges, and
-    is ``started`` once none is."""
-
-    queued: int
-    started: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass(eq=False, slots=True)
-class _Item:
-    length: int
-    payload: Any
-    future: asyncio.Future[Any]
-    enqueued: float
-    call: _Call = field(repr=False)
-    priority: int = 0
-
-
-class _PendingQueue:
-    """Queued inputs: by priority (lower first), then FIFO; O(1) removal of any input."""
-
-    def __init__(self) -> None:
-        self._levels: dict[int, dict[_Item, None]] = {}
-        self._order: list[int] = []  # the priorities present, sorted
-        self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    def __contains__(self, item: _Item) -> bool:
-        level = self._levels.get(item.priority)
-        return level is not None and item in level
-
-    def __iter__(self) -> Iterator[_Item]:
-        for priority in self._order:
-            yield from self._levels[priority]
-
-    def add(self, item: _Item) -> None:
-        level = self._levels.get(item.priority)
-        if level is None:
-            level = self._levels[item.priority] = {}
-            bisect.insort(self._order, item.priority)
-        level[item] = None
-        self._size += 1
-
-    def remove(self, item: _Item) -> None:
-        level = self._levels[item.priority]
-        del level[item]
-        self._size -= 1
-        if not level:
-            del self._levels[item.priority]
-            self._order.remove(item.priority)
-
-
 class DynamicBatcher(Generic[P, R]):
     """Groups concurrent inputs into model batches bounded by size, padded tokens and wait.
 
     ``concurrency`` is how many batches run at once (the worker count); ``prefetch`` is how
-    many full batches per runner may wait ahead, so a runner never idles between two.
+    many full batches per runner may wait ahead, so a runner never idles between two;
+    ``budget`` says which batches run alone (shared by the models on one set of cores).
     """
 
     def __init__(
         self,
-        runner: BatchRunner[P, R],
+        runner: BatchFn[P, R],
         options: BatchingOptions,
         *,
         concurrency: int = 1,
         prefetch: int = 0,
         observer: BatchObserver | None = None,
         name: str = "batcher",
-        running: RunningBatches | None = None,
+        budget: CpuBudget | None = None,
     ) -> None:
         self._runner = runner
         self._max_size = options.max_batch_size
@@ -166,8 +103,8 @@ class DynamicBatcher(Generic[P, R]):
         self._runners = concurrency
         self._max_in_flight = concurrency * (1 + prefetch)
         self._in_flight = 0
-        self._running = running or RunningBatches()
-        self._pending = _PendingQueue()
+        self._budget = budget or CpuBudget()  # a model on a GPU: a budget of its own
+        self._pending = PendingQueue()
         self._pending_tokens = 0
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
@@ -210,7 +147,7 @@ class DynamicBatcher(Generic[P, R]):
         await asyncio.gather(*tasks, return_exceptions=True)
         for item in list(self._pending):
             self._fail(item, Unavailable("the model is shutting down"))
-        self._pending = _PendingQueue()
+        self._pending = PendingQueue()
         self._pending_tokens = 0
 
     def _scheduler_done(self, task: asyncio.Task[None]) -> None:
@@ -250,9 +187,9 @@ class DynamicBatcher(Generic[P, R]):
             raise Overloaded(f"the queue of this model is full ({self._max_queue} inputs)")
         loop = asyncio.get_running_loop()
         now = time.monotonic()
-        call = _Call(queued=n)
+        call = Call(queued=n)
         items = [
-            _Item(length, payload, loop.create_future(), now, call, order.priority)
+            Item(length, payload, loop.create_future(), now, call, order.priority)
             for payload, length in zip(payloads, lengths, strict=True)
         ]
         was_empty = not self._pending
@@ -276,7 +213,7 @@ class DynamicBatcher(Generic[P, R]):
         finally:
             self._forget(call, items)
 
-    def _forget(self, call: _Call, items: list[_Item]) -> None:
+    def _forget(self, call: Call, items: list[Item]) -> None:
         if call.queued:
             self._waiting_calls -= 1
         else:
@@ -298,14 +235,13 @@ class DynamicBatcher(Generic[P, R]):
     async def _schedule(self) -> None:
         while True:
             batch = await self._next_batch()
-            alone = not self._running.count and not self._pending
+            alone = self._budget.start_batch(queued=bool(self._pending))
             self._in_flight += 1
-            self._running.count += 1
             task = asyncio.create_task(self._execute(batch, alone))
             self._batches.add(task)
             task.add_done_callback(self._batches.discard)
 
-    async def _next_batch(self) -> list[_Item]:
+    async def _next_batch(self) -> list[Item]:
         """Wait until a batch should go (see the module docstring), then take it."""
         while True:
             if not self._pending:
@@ -331,7 +267,7 @@ class DynamicBatcher(Generic[P, R]):
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
 
-    def _take(self) -> list[_Item]:
+    def _take(self) -> list[Item]:
         window = list(islice(self._pending, self._window))
         lengths = [item.length for item in window]
         chosen = select_batch(lengths, self._max_size, self._max_tokens)
@@ -350,7 +286,7 @@ class DynamicBatcher(Generic[P, R]):
         self._observer.on_batch(len(batch), padded_tokens(batch_lengths), sum(batch_lengths))
         return batch
 
-    async def _execute(self, batch: list[_Item], alone: bool) -> None:
+    async def _execute(self, batch: list[Item], alone: bool) -> None:
         try:
             results = await self._runner([item.payload for item in batch], alone)
             if len(results) != len(batch):
@@ -368,10 +304,10 @@ class DynamicBatcher(Generic[P, R]):
                     item.future.set_result(result)
         finally:
             self._in_flight -= 1
-            self._running.count -= 1
+            self._budget.end_batch()
             self._wake.set()
 
     @staticmethod
-    def _fail(item: _Item, exc: BaseException) -> None:
+    def _fail(item: Item, exc: BaseException) -> None:
         if not item.future.done():
             item.future.set_exception(exc)

@@ -12,10 +12,11 @@ from server.core.errors import InvalidRequest, UnsupportedParameter
 from server.core.scheduling import QueueOrder
 from server.encoders.model import EncoderModel
 from server.encoders.protocol import CohereEmbedRequest, EmbeddingInput, EmbeddingRequest
+from server.encoders.shared.spec import Features
+from server.encoders.tasks.embedding_types import base64_rows, by_type
 from server.encoders.tasks.inputs import as_texts, check_count, token_usage
-from server.encoders.tasks.quantize import base64_rows, by_type
 from server.encoders.tasks.reply import Reply, cohere_meta
-from server.encoders.tokenization import Features, Side
+from server.encoders.tokenization import Side
 
 
 def _token_lists(raw: EmbeddingInput) -> list[list[int]] | None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from server.core.errors import InvalidRequest
 from server.encoders.protocol import EncoderUsage
-from server.encoders.tokenization import Features
+from server.encoders.shared.spec import Features
 
 
 def as_texts(value: str | Sequence[str], param: str = "input") -> list[str]:

@@ -28,10 +28,10 @@ from server.encoders.protocol import (
     ScoreRequest,
     ScoreResponse,
 )
+from server.encoders.shared.spec import Features, Head
 from server.encoders.tasks.inputs import as_texts, token_usage
 from server.encoders.tasks.reply import Reply, cohere_meta
-from server.encoders.tokenization import THREAD_THRESHOLD_CHARS, Features
-from server.encoders.workers.spec import Head
+from server.encoders.tokenization import THREAD_THRESHOLD_CHARS
 
 
 async def _cross_encoder(

@@ -2,8 +2,8 @@
 
 Worker-side only (imports torch). Results are reduced in the worker (pooling, softmax, only
 the real tokens) so that little crosses the pipe back to the API process. The model itself
-is a runner (torch or ONNX Runtime, see server.encoders.backends.runners): padding, pooling
-and activations are the same code for both.
+is a runner (torch or ONNX Runtime, see ``backends.runners``): padding, pooling and
+activations are the same code for both.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from server.encoders.backends.runners import ModelRunner
+from server.encoders.shared.spec import Activation, Head, ModelDescription, PoolingSpec
+from server.encoders.workers.backends.runners import ModelRunner
 from server.encoders.workers.buckets import length_buckets
-from server.encoders.workers.pooling import SentencePooler
-from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec
+from server.encoders.workers.sentence_pooling import SentencePooler
 
 
 class BatchForward:

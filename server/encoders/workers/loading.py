@@ -10,26 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import (
-    AutoConfig,
-    AutoModel,
-    AutoModelForSequenceClassification,
-    AutoModelForTokenClassification,
-    AutoTokenizer,
-    PretrainedConfig,
-)
+from transformers import AutoConfig, AutoTokenizer, PretrainedConfig
 
-from server.encoders.workers.spec import Activation, Head, ModelDescription, PoolingSpec, WorkerSpec
+from server.encoders.shared.spec import Activation, Head, ModelDescription, PoolingSpec, WorkerSpec
+from server.encoders.workers.auto_classes import AUTO_CLASSES
 from server.encoders.workers.st_layout import read_layout, read_prompts
 
 log = logging.getLogger("server.encoders.worker")
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-AUTO_CLASSES: dict[Head, Any] = {
-    Head.EMBED: AutoModel,
-    Head.SEQUENCE: AutoModelForSequenceClassification,
-    Head.TOKENS: AutoModelForTokenClassification,
-}
 # Tokenizers that mean "no limit" store a huge sentinel as model_max_length.
 _NO_LIMIT = 1_000_000
 # RoBERTa-style models reserve position ids up to pad_token_id + 1.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from server.encoders.workers.spec import DenseSpec, PoolingSpec
+from server.encoders.shared.spec import DenseSpec, PoolingSpec
 
 # Legacy boolean keys, in the order sentence-transformers concatenates the modes.
 _LEGACY_MODES = {

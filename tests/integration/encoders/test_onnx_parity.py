@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from prepare.finetune import load_classification, load_spans
+from server.encoders.shared.spec import Features, ModelDescription, WorkerSpec
 from server.encoders.tasks.entities import entities
-from server.encoders.tokenization import Features, TextEncoder
-from server.encoders.workers.spec import ModelDescription, WorkerSpec
+from server.encoders.tokenization import TextEncoder
 from tests.integration.encoders.conftest import TEXTS, bundled_available
 from tests.integration.encoders.models import DerivedModels, minilm_dir
 from tests.support.server import MODELS_DIR
@@ -29,7 +29,7 @@ STRATEGIES = ("none", "simple", "first", "average", "max")
 def _load(
     path: Path, task: str, backend: str, *, threads: int = 2, alone_threads: int = 0
 ) -> tuple[Forward, ModelDescription]:
-    from server.encoders.workers.worker import _load as load_worker
+    from server.encoders.workers.main import _load as load_worker
 
     spec = WorkerSpec(
         model=path.name,
@@ -213,8 +213,8 @@ def test_models_list_says_which_runtime_serves(onnx_http: httpx.Client) -> None:
 def test_failed_export_falls_back_to_torch(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from server.encoders.backends import build
-    from server.encoders.workers.worker import _load as load_worker
+    from server.encoders.workers.backends import build
+    from server.encoders.workers.main import _load as load_worker
 
     def broken(*args: object, **kwargs: object) -> Path:
         raise RuntimeError("exporter crashed")
@@ -238,7 +238,7 @@ def test_failed_export_falls_back_to_torch(
 
 
 def test_int8_quantized_embeddings_stay_close(sentences: list[str]) -> None:
-    from server.encoders.workers.worker import _load as load_worker
+    from server.encoders.workers.main import _load as load_worker
 
     fp32, description = _load(minilm_dir(), "embed", "onnx")
     spec = WorkerSpec(

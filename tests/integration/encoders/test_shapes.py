@@ -147,7 +147,7 @@ def test_cohere_sdk_embed_types_equal_quantize_embeddings(
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.quantization import quantize_embeddings
 
-    from server.encoders.tasks.quantize import scalar_ranges
+    from server.encoders.tasks.embedding_types import scalar_ranges
 
     response = cohere_client.embed(
         model="minilm", texts=TEXTS, input_type="search_document", embedding_types=ALL_TYPES

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from server.encoders.backends.choice import ONNX
-from server.encoders.backends.onnx_export import exported_model
-from server.encoders.backends.onnx_session import CPU, OnnxSession
-from server.encoders.backends.runners import ModelRunner, OnnxRunner, TorchRunner
-from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.shared.backend_choice import ONNX
+from server.encoders.shared.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.workers.backends.onnx_export import exported_model
+from server.encoders.workers.backends.onnx_session import CPU, OnnxSession
+from server.encoders.workers.backends.runners import ModelRunner, OnnxRunner, TorchRunner
 
 log = logging.getLogger("server.encoders.worker")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from server.encoders.backends.onnx_cache import OPSET, cache_dir, ensure_file
-from server.encoders.workers.spec import Head
+from server.encoders.shared.spec import Head
+from server.encoders.workers.backends.onnx_cache import OPSET, cache_dir, ensure_file
 
 log = logging.getLogger("server.encoders.onnx")
 
@@ -45,7 +45,7 @@ def input_names(uses_token_type_ids: bool) -> tuple[str, ...]:
 
 
 def _eager_model(model_dir: Path, head: Head, common: dict[str, Any]) -> torch.nn.Module:
-    from server.encoders.workers.loading import AUTO_CLASSES
+    from server.encoders.workers.auto_classes import AUTO_CLASSES
 
     model = AUTO_CLASSES[head].from_pretrained(
         model_dir, dtype=torch.float32, attn_implementation="eager", **common

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from server.encoders.backends.onnx_session import OnnxSession
+from server.encoders.workers.backends.onnx_session import OnnxSession
 
 
 class ModelRunner(Protocol):

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from server.encoders.workers.spec import DenseSpec, PoolingSpec
+from server.encoders.shared.spec import DenseSpec, PoolingSpec
 
 
 def pool(hidden: Tensor, mask: Tensor, modes: tuple[str, ...]) -> Tensor:

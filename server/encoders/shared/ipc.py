@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from server.encoders.workers.spec import ModelDescription
+from server.encoders.shared.spec import ModelDescription
 
 _HEADER = struct.Struct("<Q")
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 import numpy as np
 
 from server.core.heap import freeze_startup_heap
-from server.encoders.workers import ipc
-from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.shared import ipc
+from server.encoders.shared.spec import Head, ModelDescription, WorkerSpec
 
 log = logging.getLogger("server.encoders.worker")
 
@@ -85,7 +85,7 @@ def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
     import torch
     from transformers.utils import logging as hf_logging
 
-    from server.encoders.backends.build import build_runner
+    from server.encoders.workers.backends.build import build_runner
     from server.encoders.workers.forward import BatchForward
     from server.encoders.workers.loading import DTYPES, load
 

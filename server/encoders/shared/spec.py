@@ -1,9 +1,16 @@
-"""Plain data passed between the API process and its workers (picklable, no torch)."""
+"""Plain data passed between the API process and its workers (picklable, no torch).
+
+``WorkerSpec`` goes to a worker when it starts; ``ModelDescription`` (with its ``Head``,
+``Activation`` and ``PoolingSpec``) comes back once the model is loaded; each input then
+travels as ``Features`` (token ids) inside a batch (``ipc.RunBatch``).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+import numpy as np
 
 
 class Head(StrEnum):
@@ -55,7 +62,7 @@ class WorkerSpec:
     # ONNX Runtime on a CPU: threads of a second session for batches that run alone (nothing
     # else running or queued), so that a lone request uses every core of the model; 0: none.
     alone_threads: int = 0
-    backend: str = "torch"  # resolved: torch or onnx (see server.encoders.backends.choice)
+    backend: str = "torch"  # resolved: torch or onnx (see server.encoders.shared.backend_choice)
     quantize: str | None = None  # onnx only: "int8"
     trust_remote_code: bool = False
     revision: str | None = None
@@ -85,3 +92,14 @@ class ModelDescription:
     # sentence-transformers instructions by name (config_sentence_transformers.json).
     prompts: dict[str, str] = field(default_factory=dict)
     default_prompt_name: str | None = None
+
+
+@dataclass(slots=True)
+class Features:
+    """One model input as the batcher and the worker see it."""
+
+    ids: np.ndarray  # int32
+    type_ids: np.ndarray | None = None  # int8, only for pairs on models with token types
+
+    def __len__(self) -> int:
+        return len(self.ids)

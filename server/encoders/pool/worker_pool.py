@@ -1,7 +1,8 @@
 """The worker pool of one model: spreads batches over its workers and replaces dead ones.
 
-Worker 0 may hold a second, wider runtime session (``WorkerSpec.alone_threads``): a batch
-that runs alone goes there when it is free, and runs on every core of the model."""
+Worker 0 may hold a second, wider runtime session (``WorkerSpec.alone_threads``, sized by
+``cpu_budget``): a batch the batcher marks alone goes there when it is free, and runs on
+every core of the model."""
 
 from __future__ import annotations
 
@@ -14,11 +15,9 @@ from collections.abc import Callable
 import numpy as np
 
 from server.core.errors import Unavailable
-from server.encoders.tokenization import Features
-from server.encoders.workers import ipc
-from server.encoders.workers.process import NotStarted, WorkerMain, WorkerProcess
-from server.encoders.workers.spec import Head, ModelDescription, WorkerSpec
-from server.encoders.workers.worker import run_worker
+from server.encoders.pool.worker_process import NotStarted, WorkerMain, WorkerProcess, run_worker
+from server.encoders.shared import ipc
+from server.encoders.shared.spec import Features, Head, ModelDescription, WorkerSpec
 
 log = logging.getLogger("server.encoders.pool")
 

@@ -8,23 +8,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import multiprocessing
 import socket
 from collections.abc import Callable
 
 from server.core.errors import Unavailable
-from server.encoders.workers import ipc
-from server.encoders.workers.spec import ModelDescription, WorkerSpec
-from server.encoders.workers.worker import run_worker
+from server.encoders.shared import ipc
+from server.encoders.shared.spec import ModelDescription, WorkerSpec
 
 log = logging.getLogger("server.encoders.pool")
 
 WATCH_INTERVAL_S = 1.0
+JOIN_TIMEOUT_S = 5.0
 
 # The worker process's entry point (tests pass a torch-free one).
 WorkerMain = Callable[[socket.socket, WorkerSpec], None]
-JOIN_TIMEOUT_S = 5.0
+# The worker package, named rather than imported: only the spawned process imports it, so
+# the API process never loads worker code (nor, through it, torch).
+WORKER_MODULE = "server.encoders.workers.main"
+
+
+def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
+    """The default :data:`WorkerMain`: in the spawned process, import the worker and run it."""
+    importlib.import_module(WORKER_MODULE).run_worker(sock, spec)
 
 
 class NotStarted(Exception):

@@ -1,10 +1,13 @@
-"""Which endpoints a loaded encoder model can serve."""
+"""Which endpoints and tasks a loaded encoder model serves: the one place that decides it.
+
+``EncoderModel`` answers with it for the router (``require``) and ``/v1/models`` (``tasks``).
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from server.encoders.workers.spec import Head, ModelDescription
+from server.encoders.shared.spec import Head, ModelDescription
 
 # What /v1/models lists, in this order.
 TASK_ORDER = ("embed", "classify", "ner", "rerank", "score")
