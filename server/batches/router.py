@@ -18,6 +18,7 @@ from server.batches.protocol import (
     FileObject,
 )
 from server.batches.service import BatchService
+from server.http.route import json_response
 
 FILES_PATH = "/v1/files"
 BATCHES_PATH = "/v1/batches"
@@ -43,7 +44,7 @@ UPLOAD_BODY = {
 
 
 def _json(body: BaseModel) -> Response:
-    return Response(body.model_dump_json(), media_type="application/json")
+    return json_response(body.model_dump_json())
 
 
 def _length(request: Request) -> int | None:
