@@ -208,6 +208,8 @@ class MessagesRequest(CountTokensRequest):
     metadata: Metadata | None = None
     service_tier: Literal["auto", "standard_only"] | None = None
     inference_geo: str | None = None
+    user_profile_id: str | None = None
+    workspace_id: str | None = None
 
 
 # --- the answer -----------------------------------------------------------------------------
