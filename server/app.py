@@ -24,6 +24,7 @@ from server.core.registry import ModelRegistry, ServedModel
 from server.core.settings import EncoderModelConfig, GenerateModelConfig, Settings
 from server.core.supervisor import load_and_watch, stop_all
 from server.encoders.router import encoders_router
+from server.generation.messages.router import messages_router
 from server.generation.responses.router import responses_router
 from server.generation.responses.service import ResponsesService
 from server.generation.router import generation_router
@@ -130,6 +131,7 @@ def create_app(
         models_router(registry, settings.owned_by),
         generation_router(registry, limits),
         responses_router(responses, registry),
+        messages_router(registry, limits),
         encoders_router(registry, limits),
         batches.router,
     )

@@ -61,6 +61,7 @@ class ChoiceDelta:
     token_ids: Sequence[int]
     logprobs: list[TokenInfo] | None = None
     finish_reason: str | None = None
+    stop_sequence: str | None = None  # the stop string that ended the choice, if one did
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Optional API-key authentication (``Authorization: Bearer KEY``), checked in constant time.
+"""Optional API-key authentication (``Authorization: Bearer KEY``, or ``x-api-key: KEY`` as
+Anthropic's clients send it), checked in constant time.
 
 Pure ASGI middleware in front of routing: the decision is made on the raw path the server
 will route, so path tricks cannot reach a protected handler without a key.
@@ -19,6 +20,18 @@ def _digest(token: bytes) -> bytes:
     return hashlib.sha256(token).digest()
 
 
+def _token(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The key a request carries: ``Authorization: Bearer KEY`` first, else ``x-api-key``."""
+    api_key = b""
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            return token.strip() if scheme.lower() == b"bearer" else b""
+        if name == b"x-api-key" and not api_key:
+            api_key = value.strip()
+    return api_key
+
+
 class ApiKeyMiddleware:
     """Answers 401 in the OpenAI shape unless the request carries an accepted key."""
 
@@ -30,15 +43,10 @@ class ApiKeyMiddleware:
         self.open_paths = open_paths
 
     def _authorized(self, scope: Scope) -> bool:
-        header = b""
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                header = value
-                break
-        scheme, _, token = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not token.strip():
+        token = _token(scope.get("headers", []))
+        if not token:
             return False
-        digest = _digest(token.strip())
+        digest = _digest(token)
         matched = False
         for key in self.digests:
             matched |= hmac.compare_digest(digest, key)
@@ -52,6 +60,7 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         error = Unauthorized(
-            "Missing or invalid API key (send 'Authorization: Bearer KEY')", code="invalid_api_key"
+            "Missing or invalid API key (send 'Authorization: Bearer KEY' or 'x-api-key: KEY')",
+            code="invalid_api_key",
         )
-        await send_error(send, error, [(b"www-authenticate", b"Bearer")])
+        await send_error(scope, send, error, [(b"www-authenticate", b"Bearer")])

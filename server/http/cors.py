@@ -15,10 +15,11 @@ from starlette.middleware.cors import CORSMiddleware
 from server.core.settings import Settings
 
 ALLOWED_METHODS = ["GET", "POST", "OPTIONS"]
-# Any request header: SDKs add their own (the OpenAI SDK sends several X-Stainless-* headers),
-# and no cookie is ever honoured, so allowing them all gives a page nothing it could misuse.
+# Any request header: SDKs add their own (the OpenAI SDK sends several X-Stainless-* headers;
+# Anthropic's sends x-api-key, anthropic-version and anthropic-beta), and no cookie is ever
+# honoured, so allowing them all gives a page nothing it could misuse.
 ALLOWED_HEADERS = ["*"]
-EXPOSED_HEADERS = ["X-Request-Id", "Retry-After"]
+EXPOSED_HEADERS = ["X-Request-Id", "request-id", "Retry-After"]
 PREFLIGHT_MAX_AGE_S = 600
 
 

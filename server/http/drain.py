@@ -30,7 +30,7 @@ class DrainMiddleware:
                 retry_after_s=RETRY_AFTER_S,
                 code="shutting_down",
             )
-            await send_error(send, error, [(b"connection", b"close")])
+            await send_error(scope, send, error, [(b"connection", b"close")])
             return
         self.drain.in_flight += 1
         try:

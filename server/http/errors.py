@@ -1,8 +1,9 @@
-"""Every error leaves the server in the OpenAI shape: domain errors, validation, bugs.
+"""Every error leaves the server in its API family's shape: domain errors, validation, bugs.
 
-The body comes from the one table in ``server.core.errors`` (:func:`error_body`); here one
-helper turns a domain error into a response (:func:`error_response`), one sends it from ASGI
-middleware before any routing (:func:`send_error`).
+The body comes from the family's table (:func:`server.http.families.error_family`, by path:
+OpenAI's from ``server.core.errors``, Anthropic's on ``/v1/messages``); here one helper turns a
+domain error into a response (:func:`error_response`), one sends it from ASGI middleware
+before any routing (:func:`send_error`).
 """
 
 from __future__ import annotations
@@ -15,16 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import Send
+from starlette.types import Scope, Send
 
-from server.core.errors import (
-    InvalidRequest,
-    ServerError,
-    domain_error_body,
-    error_body,
-    internal_error_body,
-    status_and_type,
-)
+from server.core.errors import InvalidRequest, ServerError
+from server.http.families import OPENAI, ErrorFamily, error_family
 
 log = logging.getLogger("server.http")
 
@@ -35,20 +30,23 @@ def _retry_after(exc: ServerError) -> dict[str, str]:
     return {} if exc.retry_after_s is None else {"Retry-After": str(exc.retry_after_s)}
 
 
-def error_response(exc: ServerError) -> JSONResponse:
+def error_response(exc: ServerError, family: ErrorFamily = OPENAI) -> JSONResponse:
     """A JSON response for a domain error, with ``Retry-After`` where the client should retry."""
-    status, _ = status_and_type(exc)
-    return JSONResponse(domain_error_body(exc), status_code=status, headers=_retry_after(exc))
+    return JSONResponse(family.body(exc), status_code=family.status(exc), headers=_retry_after(exc))
 
 
-async def send_error(send: Send, exc: ServerError, headers: Headers | None = None) -> None:
-    """Answer with a domain error straight from ASGI middleware (before any routing)."""
-    payload = json.dumps(domain_error_body(exc)).encode()
+async def send_error(
+    scope: Scope, send: Send, exc: ServerError, headers: Headers | None = None
+) -> None:
+    """Answer with a domain error straight from ASGI middleware (before any routing), in the
+    shape of the API family that ``scope``'s path belongs to."""
+    family = error_family(scope.get("path", ""))
+    payload = json.dumps(family.body(exc)).encode()
     retry = [(k.lower().encode(), v.encode()) for k, v in _retry_after(exc).items()]
     await send(
         {
             "type": "http.response.start",
-            "status": exc.status,
+            "status": family.status(exc),
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
@@ -85,21 +83,21 @@ def validation_error(exc: RequestValidationError) -> InvalidRequest:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Every error leaves the server in the OpenAI shape."""
+    """Every error leaves the server in the shape of the API family of its path."""
 
     @app.exception_handler(ServerError)
-    async def _domain(_: Request, exc: ServerError) -> JSONResponse:
-        return error_response(exc)
+    async def _domain(request: Request, exc: ServerError) -> JSONResponse:
+        return error_response(exc, error_family(request.url.path))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(validation_error(exc))
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(validation_error(exc), error_family(request.url.path))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        type_ = "invalid_request_error" if exc.status_code < 500 else "server_error"
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        family = error_family(request.url.path)
         return JSONResponse(
-            error_body(str(exc.detail), type_, None, None),
+            family.http_body(exc.status_code, str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
@@ -108,4 +106,4 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bug(request: Request, exc: Exception) -> JSONResponse:
         # A bug of ours: log it in full, tell the client nothing internal.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(internal_error_body(), status_code=500)
+        return JSONResponse(error_family(request.url.path).internal_body(), status_code=500)

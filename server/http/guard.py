@@ -44,7 +44,7 @@ class RequestGuardMiddleware:
                 "max_header_count",
                 "the number of header fields",
             )
-            await send_error(send, error)
+            await send_error(scope, send, error)
             return
         header_bytes = sum(len(name) + len(value) for name, value in headers)
         if header_bytes > limits.max_header_bytes:
@@ -55,35 +55,35 @@ class RequestGuardMiddleware:
                 "max_header_bytes",
                 "the size of the headers in bytes",
             )
-            await send_error(send, error)
+            await send_error(scope, send, error)
             return
         if scope.get("path") in self.streamed_paths:
             await self.app(scope, receive, send)
             return
         length = _content_length(headers)
         if length == -1:
-            await send_error(send, InvalidRequest("Content-Length is not a valid number"))
+            await send_error(scope, send, InvalidRequest("Content-Length is not a valid number"))
             return
         if length is not None and length > limits.max_body_bytes:
             # A client waiting for "100 Continue" has sent nothing yet: answer at once.
             if not _expects_continue(headers):
                 await _discard(receive, length)
-            await self._too_large(send, length)
+            await self._too_large(scope, send, length)
             return
         if length is None and _has_chunked_body(headers):
-            buffered = await self._read_chunked(receive, send)
+            buffered = await self._read_chunked(scope, receive, send)
             if buffered is None:
                 return
             receive = _replay(buffered, receive)
         await self.app(scope, receive, send)
 
-    async def _too_large(self, send: Send, size: int) -> None:
+    async def _too_large(self, scope: Scope, send: Send, size: int) -> None:
         error = PayloadTooLarge(
             None, size, self.limits.max_body_bytes, "max_body_bytes", "the request body in bytes"
         )
-        await send_error(send, error, [(b"connection", b"close")])
+        await send_error(scope, send, error, [(b"connection", b"close")])
 
-    async def _read_chunked(self, receive: Receive, send: Send) -> bytes | None:
+    async def _read_chunked(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """The whole body if within the limit; None once answered (413) or disconnected."""
         chunks: list[bytes] = []
         size = 0
@@ -96,7 +96,7 @@ class RequestGuardMiddleware:
             if size > self.limits.max_body_bytes:
                 if message.get("more_body", False):
                     await _discard(receive, _DISCARD_LIMIT)
-                await self._too_large(send, size)
+                await self._too_large(scope, send, size)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -1,7 +1,8 @@
-"""The OpenAPI document as the server really answers: every error in the OpenAI shape.
+"""The OpenAPI document as the server really answers: every error in its API family's shape
+(OpenAI's, or Anthropic's on ``/v1/messages``).
 
 FastAPI documents a 422 ``HTTPValidationError`` for every route with a body; this server
-answers 400 with the OpenAI error body instead. The document is rewritten once, so that
+answers 400 with the family's error body instead. The document is rewritten once, so that
 clients (and schema-driven fuzzers) see the statuses and shapes that can actually come back.
 """
 
@@ -12,10 +13,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from server.http.families import error_family
 from server.http.probes import PROBE_PATHS
 
 ERROR_SCHEMA = "ErrorResponse"
-_ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
 
 _ERROR_BODY: dict[str, Any] = {
     "title": ERROR_SCHEMA,
@@ -35,6 +36,30 @@ _ERROR_BODY: dict[str, Any] = {
     },
 }
 
+ANTHROPIC_ERROR_SCHEMA = "AnthropicErrorResponse"
+_ANTHROPIC_ERROR_BODY: dict[str, Any] = {
+    "title": ANTHROPIC_ERROR_SCHEMA,
+    "type": "object",
+    "required": ["type", "error"],
+    "properties": {
+        "type": {"type": "string", "enum": ["error"]},
+        "error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {"type": {"type": "string"}, "message": {"type": "string"}},
+        },
+    },
+}
+# Each family's error body in the document, and the statuses it adds (its own overrides).
+_FAMILY_SCHEMAS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
+    "openai": (ERROR_SCHEMA, _ERROR_BODY, {}),
+    "anthropic": (
+        ANTHROPIC_ERROR_SCHEMA,
+        _ANTHROPIC_ERROR_BODY,
+        {"529": "The model's queue is full (overloaded_error); retry later"},
+    ),
+}
+
 # What any route may answer before its handler runs (limits, auth, drain, deadline header).
 _EVERY_ROUTE = {
     "400": "Invalid request: a bad field, a header over the limits, a bad deadline header",
@@ -50,24 +75,26 @@ _MODEL_ROUTE = {
 }
 
 
-def _error_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
+def _error_response(description: str, schema: str = ERROR_SCHEMA) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{schema}"}
+    return {"description": description, "content": {"application/json": {"schema": ref}}}
 
 
 def _document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    components[ERROR_SCHEMA] = _ERROR_BODY
     for path, operations in schema.get("paths", {}).items():
+        name, body, extra = _FAMILY_SCHEMAS[error_family(path).name]
+        components[name] = body
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             statuses = dict(_EVERY_ROUTE)
             if path not in PROBE_PATHS:
-                statuses.update(_MODEL_ROUTE)
+                statuses.update(_MODEL_ROUTE | extra)
             for status, description in statuses.items():
-                responses.setdefault(status, _error_response(description))
+                responses.setdefault(status, _error_response(description, name))
     return schema
 
 

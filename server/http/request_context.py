@@ -17,6 +17,7 @@ from server.core.context import REQUEST_ID, RequestInfo
 from server.core.errors import InvalidRequest
 from server.core.metrics import Metrics
 from server.http.errors import send_error
+from server.http.families import error_family
 
 log = logging.getLogger("server.access")
 
@@ -44,12 +45,21 @@ def _deadline_budget(value: str) -> float | None:
     return int(text) / 1000.0
 
 
-async def _bad_deadline(send: Send, request_id: str) -> None:
+async def _bad_deadline(scope: Scope, send: Send, request_id: str) -> None:
     error = InvalidRequest(
         f"X-Request-Deadline-Ms must be a whole number of milliseconds from 1 to {MAX_DEADLINE_MS}",
         param="X-Request-Deadline-Ms",
     )
-    await send_error(send, error, [(REQUEST_ID_HEADER, request_id.encode())])
+    await send_error(scope, send, error, _id_headers(scope, request_id))
+
+
+def _id_headers(scope: Scope, request_id: str) -> list[tuple[bytes, bytes]]:
+    """``X-Request-Id``, and the header the path's API family reads the id from if another."""
+    headers = [(REQUEST_ID_HEADER, request_id.encode())]
+    other = error_family(scope.get("path", "")).request_id_header
+    if other is not None:
+        headers.append((other, request_id.encode()))
+    return headers
 
 
 def request_info(scope: Scope) -> RequestInfo:
@@ -59,7 +69,8 @@ def request_info(scope: Scope) -> RequestInfo:
 
 
 class RequestContextMiddleware:
-    """Assigns the request id, echoes it as ``X-Request-Id``, logs and counts the request."""
+    """Assigns the request id, echoes it as ``X-Request-Id`` (and as ``request-id`` on
+    Anthropic's paths), logs and counts the request."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -82,7 +93,7 @@ class RequestContextMiddleware:
         if deadline_ms is not None:
             budget = _deadline_budget(deadline_ms)
             if budget is None:
-                await _bad_deadline(send, request_id)
+                await _bad_deadline(scope, send, request_id)
                 return
             info.deadline = time.monotonic() + budget
         scope.setdefault("state", {})[INFO_KEY] = info
@@ -101,7 +112,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER, request_id.encode()))
+                headers += _id_headers(scope, request_id)
                 message["headers"] = headers
             await send(message)
             # Count the request the moment its last byte is sent: a streaming response's

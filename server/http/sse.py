@@ -11,14 +11,17 @@ from collections.abc import AsyncIterator
 from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel
 
-from server.core.errors import ServerError, domain_error_body, internal_error_body
+from server.core.errors import ServerError
+from server.http.families import OPENAI, ErrorFamily
 
 log = logging.getLogger("server.http")
 
 DONE = format_sse_event(data_str="[DONE]")
 
 
-async def _sse_events(chunks: AsyncIterator[BaseModel], typed: bool) -> AsyncIterator[bytes]:
+async def _sse_events(
+    chunks: AsyncIterator[BaseModel], typed: bool, family: ErrorFamily
+) -> AsyncIterator[bytes]:
     """Each chunk as an SSE ``data:`` event; an error becomes an error event; then [DONE]."""
     error: dict[str, object] | None = None
     try:
@@ -26,21 +29,23 @@ async def _sse_events(chunks: AsyncIterator[BaseModel], typed: bool) -> AsyncIte
             event = getattr(chunk, "type", None) if typed else None
             yield format_sse_event(data_str=chunk.model_dump_json(), event=event)
     except ServerError as exc:
-        error = domain_error_body(exc)
+        error = family.body(exc)
     except Exception:
         log.exception("error while streaming")
-        error = internal_error_body()
+        error = family.internal_body()
     if error is not None:
         yield format_sse_event(data_str=json.dumps(error), event="error" if typed else None)
     if not typed:
         yield DONE
 
 
-def sse_response(chunks: AsyncIterator[BaseModel], *, typed: bool = False) -> EventSourceResponse:
+def sse_response(
+    chunks: AsyncIterator[BaseModel], *, typed: bool = False, family: ErrorFamily = OPENAI
+) -> EventSourceResponse:
     """A ``text/event-stream`` response; Starlette cancels it when the client disconnects,
     which closes ``chunks`` and so aborts the engine request. ``typed``: name each event
-    after the chunk's ``type`` and send no ``[DONE]``."""
+    after the chunk's ``type`` and send no ``[DONE]``; ``family``: the error event's shape."""
     return EventSourceResponse(
-        _sse_events(chunks, typed),
+        _sse_events(chunks, typed, family),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

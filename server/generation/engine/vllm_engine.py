@@ -192,6 +192,8 @@ def _delta(completion: Any, top_k: int) -> ChoiceDelta:
         token_ids=list(completion.token_ids),
         logprobs=logprobs,
         finish_reason=_finish_reason(completion.finish_reason),
+        # vLLM's stop_reason: the stop string matched (a str), a stop token id, or None.
+        stop_sequence=stop if isinstance(stop := completion.stop_reason, str) else None,
     )
 
 

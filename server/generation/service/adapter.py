@@ -27,6 +27,7 @@ class GatheredChoice:
     tokens: int = 0
     logprobs: list[TokenInfo] = field(default_factory=list)
     finish_reason: str | None = None
+    stop_sequence: str | None = None
 
     def add(self, delta: ChoiceDelta) -> None:
         self.text.append(delta.text)
@@ -35,6 +36,7 @@ class GatheredChoice:
             self.logprobs.extend(delta.logprobs)
         if delta.finish_reason is not None:
             self.finish_reason = delta.finish_reason
+            self.stop_sequence = delta.stop_sequence
 
 
 def streams(delta: ChoiceDelta) -> bool:

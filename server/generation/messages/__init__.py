@@ -1,0 +1,1 @@
+"""Anthropic's Messages API (``/v1/messages``) as an adapter of the one generation pipeline."""
