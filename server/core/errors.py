@@ -1,9 +1,10 @@
 """Domain errors raised by services; each class carries its HTTP status and OpenAI type.
 
 Services raise these and nothing else for expected failures. Anything else is a bug and
-surfaces as a 500 with a generic message (details only in the log). The HTTP layer maps an
-error with :func:`status_and_type`; subclasses inherit their parent's status unless they set
-their own, so the lookup is by class, most specific first.
+surfaces as a 500 with a generic message (details only in the log). Subclasses inherit their
+parent's status unless they set their own. :func:`error_body` is the OpenAI error shape, the one
+table every OpenAI-shaped error answer uses; other API families map the same errors in
+``server.http.families``.
 """
 
 from __future__ import annotations
@@ -133,14 +134,9 @@ class DeadlineExceeded(ServerError):
         super().__init__(message, code="deadline_exceeded")
 
 
-def status_and_type(exc: ServerError) -> tuple[int, str]:
-    """The HTTP status and OpenAI error type of a domain error (from its class)."""
-    return exc.status, exc.error_type
-
-
 def error_body(message: str, type_: str, param: str | None, code: str | None) -> dict[str, Any]:
-    """The OpenAI error shape: the one table every OpenAI-shaped answer of an error uses
-    (HTTP answers, stream error events, batch output lines)."""
+    """The OpenAI error shape, used by every OpenAI-shaped answer of an error (HTTP answers,
+    stream error events, batch output lines)."""
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
