@@ -1,6 +1,12 @@
 """The generation servers integration modules share: one server per configuration for the
 whole session (each vLLM engine starts once): the plain chat model, and the tools server
-(a tool-calling model and a thinking model) that the tools and Responses suites share."""
+(a tool-calling model and a thinking model) that the tools, Responses and Messages suites
+share.
+
+A shared server holds its engines' memory (about 4 GiB each): the modules that use the shared
+servers run last, in the order chat only, both, tools only, and each shared server is stopped
+right after the last test that uses it, so that at most three engines run at once (four or
+more fill a 24 GiB machine)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,10 @@ import pytest
 from transformers import AutoTokenizer
 
 from tests.support.server import MODELS_DIR, ServerProcess, served
+
+SHARED_SERVERS = ("chat_server", "tools_server")
+_last_user: dict[str, str] = {}  # shared server -> node id of the last test that uses it
+_running: dict[str, ServerProcess] = {}
 
 CHAT_MODEL = "smollm2-135m-instruct"
 TOOLS_MODEL = "smollm2-tools"
@@ -43,6 +53,7 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
         ],
     }
     with served(tmp_path_factory, "gen", config) as proc:
+        _running["chat_server"] = proc
         yield proc
 
 
@@ -82,4 +93,32 @@ def tools_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
         ],
     }
     with served(tmp_path_factory, "tools", config) as proc:
+        _running["tools_server"] = proc
         yield proc
+
+
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m have deselected what will not run
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    uses: dict[str, set[str]] = {}
+    for item in items:
+        used = uses.setdefault(_module(item), set())
+        used.update(n for n in SHARED_SERVERS if n in getattr(item, "fixturenames", ()))
+    # Whole modules move (their module-scoped servers start once); the sort is stable.
+    order = {frozenset(): 0, frozenset({"chat_server"}): 1, frozenset(SHARED_SERVERS): 2}
+    items.sort(key=lambda item: order.get(frozenset(uses[_module(item)]), 3))
+    for item in items:
+        for name in SHARED_SERVERS:
+            if name in getattr(item, "fixturenames", ()):
+                _last_user[name] = item.nodeid
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Stop each shared server after its last test (its fixture's own stop, at the end of
+    the session, then finds it stopped and checks its exit code)."""
+    for name, last in _last_user.items():
+        if item.nodeid == last and name in _running:
+            _running.pop(name).stop()
