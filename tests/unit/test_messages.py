@@ -287,6 +287,23 @@ def test_create_stream_and_count_tokens(tmp_path: Path) -> None:
             "thinking",
         ),
         ({"max_tokens": 1000}, 400, "invalid_request_error", "context length"),
+        (  # an empty tool_use_id (found by the fuzzer: once a 500)
+            {
+                "max_tokens": 4,
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "tool_result", "tool_use_id": "", "content": ""},
+                            {"type": "text", "text": ""},
+                        ],
+                    }
+                ],
+            },
+            400,
+            "invalid_request_error",
+            "messages.0.content",
+        ),
     ],
 )
 def test_errors_in_anthropic_shape(

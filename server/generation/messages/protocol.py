@@ -52,8 +52,8 @@ class ToolUseBlockParam(_Param):
     """A call the assistant made earlier in the conversation."""
 
     type: Literal["tool_use"]
-    id: str
-    name: str
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
     input: dict[str, Any]
     cache_control: CacheControl | None = None
     caller: dict[str, Any] | None = None
@@ -63,7 +63,7 @@ class ToolResultBlockParam(_Param):
     """The result of a call, sent back in a user turn."""
 
     type: Literal["tool_result"]
-    tool_use_id: str
+    tool_use_id: str = Field(min_length=1)
     content: str | list[TextBlockParam | ImageBlockParam] | None = None
     is_error: bool | None = None
     cache_control: CacheControl | None = None

@@ -204,7 +204,15 @@ def _check_budget(request: CountTokensRequest) -> None:
 
 def chat_request(request: CountTokensRequest) -> ChatCompletionRequest:
     """The chat request that answers ``request`` (a count_tokens body renders the same
-    prompt: only the sampling fields of a full request are missing)."""
+    prompt: only the sampling fields of a full request are missing). What chat's own models
+    refuse (a turn, a tool, the whole request) is a 400, never a 500."""
+    try:
+        return _chat_request(request)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _chat_request(request: CountTokensRequest) -> ChatCompletionRequest:
     _check_budget(request)
     tool_choice, parallel = _tool_choice(request)
     forced = tool_choice == "required" or isinstance(tool_choice, NamedToolChoice)
@@ -241,8 +249,9 @@ def chat_request(request: CountTokensRequest) -> ChatCompletionRequest:
             stream=request.stream,
             priority=request.priority,
         )
-    try:
-        return ChatCompletionRequest.model_validate(fields)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidRequest(str(first["msg"]).removeprefix("Value error, ")) from None
+    return ChatCompletionRequest.model_validate(fields)
+
+
+def _invalid(exc: ValidationError) -> InvalidRequest:
+    """A 400 with the first message of a validation error of the translated request."""
+    return InvalidRequest(str(exc.errors()[0]["msg"]).removeprefix("Value error, "))
