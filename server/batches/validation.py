@@ -172,14 +172,3 @@ async def requests(
     result = validator.finish()
     if not result.valid:
         raise InvalidFile(result)
-
-
-async def validate(chunks: AsyncIterable[bytes], endpoint: str, max_lines: int) -> Validated:
-    """Validate a whole input file without keeping its requests."""
-    validator = LineValidator(endpoint, max_lines)
-    try:
-        async for _ in requests(chunks, validator):
-            pass
-    except InvalidFile as invalid:
-        return invalid.result
-    return validator.result

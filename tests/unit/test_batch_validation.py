@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from server.batches.state import final_status
-from server.batches.validation import LineValidator, requests, split_lines, validate
+from server.batches.validation import InvalidFile, LineValidator, Validated, requests, split_lines
 from server.store.batches import Counts
 
 CHAT = "/v1/chat/completions"
@@ -27,8 +27,19 @@ async def _chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
         yield data[start : start + size]
 
 
+async def validate(chunks: AsyncIterator[bytes], max_lines: int) -> Validated:
+    """Read a whole file as the runner does, keeping only what validation found."""
+    validator = LineValidator(CHAT, max_lines)
+    try:
+        async for _ in requests(chunks, validator):
+            pass
+    except InvalidFile as invalid:
+        return invalid.result
+    return validator.result
+
+
 def check(text: str, max_lines: int = 100, chunk: int = 7) -> Any:
-    return asyncio.run(validate(_chunks(text.encode(), chunk), CHAT, max_lines))
+    return asyncio.run(validate(_chunks(text.encode(), chunk), max_lines))
 
 
 def test_a_valid_file_counts_its_requests_and_ignores_blank_lines() -> None:

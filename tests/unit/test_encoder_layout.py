@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.encoders.shared.endpoints import Endpoint, served_tasks, supports
+from server.encoders.shared.endpoints import Endpoint, served_tasks, serves_task
 from server.encoders.shared.spec import Head, ModelDescription
 from server.encoders.workers.st_layout import read_layout
 
@@ -97,7 +97,7 @@ def test_supported_endpoints(
     description = describe(head, labels)
     assert served_tasks(task, description) == served
     expected = {e for e in Endpoint if e.task in served}
-    assert {e for e in Endpoint if supports(task, description, e)} == expected
+    assert {e for e in Endpoint if serves_task(task, description, e.task)} == expected
     # Every rerank path and the score path are served together, or not at all.
     rerank_paths = {Endpoint.RERANK, Endpoint.JINA_RERANK, Endpoint.COHERE_RERANK}
     assert rerank_paths <= expected or not rerank_paths & expected

@@ -59,11 +59,6 @@ def serves_task(task: str, description: ModelDescription, wanted: str) -> bool:
     return head is Head.EMBED or (head is Head.SEQUENCE and len(description.labels) == 1)
 
 
-def supports(task: str, description: ModelDescription, endpoint: Endpoint) -> bool:
-    """True if a model configured for ``task`` and loaded as ``description`` serves ``endpoint``."""
-    return serves_task(task, description, endpoint.task)
-
-
 def served_tasks(task: str, description: ModelDescription) -> tuple[str, ...]:
     """Every task such a model serves, in :data:`TASK_ORDER`."""
     return tuple(t for t in TASK_ORDER if serves_task(task, description, t))
