@@ -23,8 +23,9 @@ from server.core.settings import BatchSettings, EncoderModelConfig, GenerateMode
 from server.store.batches import DONE, FAILED, Claimed
 
 INTERNAL_BASE = "http://batch.internal"
-# Answers that say "not now" rather than "not this request": the line runs again later.
-RETRYABLE = frozenset({429, 503})
+# Answers that say "not now" rather than "not this request": the line runs again later
+# (529: a full queue, as the Messages API tells it).
+RETRYABLE = frozenset({429, 503, 529})
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ ENDPOINTS = (
     "/v1/rerank",
     "/v1/classify",
     "/v1/ner",
+    "/v1/messages",
 )
 BatchStatus = Literal[
     "validating",

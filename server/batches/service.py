@@ -16,6 +16,7 @@ from server.store.batches import BatchStore, Counts
 from server.store.tables import StoredBatch
 
 CANCELLABLE = ("validating", "in_progress")
+BATCH_PREFIX = "batch_"  # Anthropic's message batches (msgbatch_...) are listed apart
 
 
 def batch_object(row: StoredBatch, counts: Counts) -> Batch:
@@ -61,7 +62,7 @@ class BatchService:
             )
         now = time.time()
         row = StoredBatch(
-            id=f"batch_{uuid.uuid4().hex}",
+            id=f"{BATCH_PREFIX}{uuid.uuid4().hex}",
             status="validating",
             endpoint=request.endpoint,
             input_file_id=request.input_file_id,
@@ -78,7 +79,7 @@ class BatchService:
         self.runner.wake()
         return batch_object(row, Counts())
 
-    async def _row(self, batch_id: str) -> StoredBatch:
+    async def row(self, batch_id: str) -> StoredBatch:
         row = await self.store.get(batch_id)
         if row is None:
             raise NotFound("Batch", batch_id, param="batch_id")
@@ -89,10 +90,10 @@ class BatchService:
         return batch_object(row, counts.get(row.id, Counts()))
 
     async def get(self, batch_id: str) -> Batch:
-        return await self._object(await self._row(batch_id))
+        return await self._object(await self.row(batch_id))
 
     async def list(self, after: str | None, limit: int) -> BatchList:
-        rows, more = await self.store.page(after, limit)
+        rows, more = await self.store.page(after, limit, prefix=BATCH_PREFIX)
         counts = await self.store.counts([row.id for row in rows])
         data = [batch_object(row, counts.get(row.id, Counts())) for row in rows]
         return BatchList(
@@ -105,15 +106,19 @@ class BatchService:
     async def cancel(self, batch_id: str) -> Batch:
         """``cancelling``: no new line starts; those running finish, then ``cancelled`` with
         the files of the lines done so far."""
-        row = await self._row(batch_id)
+        return await self._object(await self.cancel_row(batch_id))
+
+    async def cancel_row(self, batch_id: str) -> StoredBatch:
+        """Cancel a batch (see :meth:`cancel`); its row after (409 once it has ended)."""
+        row = await self.row(batch_id)
         if row.status in ("cancelling", "cancelled"):
-            return await self._object(row)
+            return row
         stamps = {"cancelling_at": int(time.time())}
         moved = await self.store.transition(batch_id, "cancelling", CANCELLABLE, stamps=stamps)
         if moved is None:
-            current = await self._row(batch_id)
+            current = await self.row(batch_id)
             if current.status not in ("cancelling", "cancelled"):
                 raise Conflict(f"a batch that is {current.status} cannot be cancelled")
-            return await self._object(current)
+            return current
         self.runner.wake()
-        return await self._object(moved)
+        return moved

@@ -8,6 +8,8 @@ from fastapi import APIRouter, FastAPI
 
 from server.batches.dispatch import Dispatcher
 from server.batches.files import FilesService
+from server.batches.message_batches.router import message_batches_router
+from server.batches.message_batches.service import MessageBatchService
 from server.batches.router import STREAMED_PATHS, batches_router
 from server.batches.runner import BatchRunner
 from server.batches.service import BatchService
@@ -51,5 +53,8 @@ def build_batch_api(state: ServerState, owner: str) -> BatchApi:
         return state.registry.ready and not state.lifecycle.drain.draining
 
     runner = BatchRunner(store, file_store, dispatcher, settings, state.metrics, may_run)
-    router = batches_router(files, BatchService(store, files, runner, settings))
+    service = BatchService(store, files, runner, settings)
+    router = batches_router(files, service)
+    # Anthropic's Message Batches: the same runner and store, another view.
+    router.include_router(message_batches_router(MessageBatchService(service, settings)))
     return BatchApi(dispatcher, runner, router)

@@ -23,6 +23,7 @@ class RequestInfo:
     task: str = ""
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens the engine's prefix cache already held
     deadline: float | None = None  # time.monotonic() by which work must start (header)
 
     def served_by(self, model: str, task: str, endpoint: str) -> None:

@@ -196,6 +196,8 @@ class ChatCompletionRequest(SamplingFields):
     add_generation_prompt: bool = True
     continue_final_message: bool = False
     chat_template_kwargs: dict[str, Any] | None = None
+    # vLLM's extension: thinking ends after this many tokens (a model with a reasoning parser).
+    thinking_token_budget: int | None = Field(None, ge=0)
 
 
 class CompletionRequest(SamplingFields):
@@ -207,10 +209,15 @@ class CompletionRequest(SamplingFields):
 # --- responses ----------------------------------------------------------------------------
 
 
+class PromptTokensDetails(BaseModel):
+    cached_tokens: int = 0  # prompt tokens read from the prefix cache, not computed again
+
+
 class Usage(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails | None = None
 
 
 class TopLogprob(BaseModel):

@@ -33,6 +33,8 @@ class SamplingSpec:
     json_object: bool = False
     ignore_eos: bool = False
     priority: int = 0
+    # Thinking tokens before the engine ends the thinking (a model with a reasoning parser).
+    thinking_token_budget: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,13 @@ class GenerationStep:
     """One update from the engine for a request.
 
     ``prompt_logprobs`` comes once, with the first step, when the spec asked for it: one entry
-    per prompt token, None for the first (nothing precedes it).
+    per prompt token, None for the first (nothing precedes it). ``cached_tokens``: how many of
+    the prompt's tokens the engine found in its prefix cache (None where it does not say).
     """
 
     deltas: list[ChoiceDelta] = field(default_factory=list)
     prompt_logprobs: list[TokenInfo | None] | None = None
+    cached_tokens: int | None = None
 
 
 class GenerationEngine(Protocol):

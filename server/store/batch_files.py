@@ -1,14 +1,14 @@
-"""A batch's output and error files, written from its finished lines in one transaction
-with the batch's final status: either both files and the status are stored, or nothing is
-(and the batch can be finalized again)."""
+"""A batch's results, read from its lines: its output and error files, written in one
+transaction with the batch's final status (either both files and the status are stored, or
+nothing is, and the batch can be finalized again), and every line's outcome in order."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.store.batches import DONE, FAILED
@@ -90,3 +90,50 @@ async def finalize(
         return row
 
     return await database.run(write)
+
+
+async def line_results(database: Database, batch_id: str) -> AsyncIterator[tuple[str, str | None]]:
+    """Every line of a batch in input order, a page at a time: its custom_id and output line
+    (None for a line that never finished)."""
+    after = 0
+    while True:
+
+        async def read(session: AsyncSession, after: int = after) -> list[Any]:
+            rows = await session.execute(
+                select(BatchLine.line, BatchLine.custom_id, BatchLine.result)
+                .where(BatchLine.batch_id == batch_id, BatchLine.line > after)
+                .order_by(BatchLine.line)
+                .limit(READ_PAGE)
+            )
+            return list(rows)
+
+        page = await database.run(read)
+        if not page:
+            return
+        for line, custom_id, result in page:
+            yield custom_id, result
+            after = line
+
+
+async def delete_batch(
+    database: Database, batch_id: str, only_from: Sequence[str]
+) -> StoredBatch | None:
+    """Delete a batch in one of ``only_from`` with its lines and its output and error files,
+    in one transaction; the row deleted, or None (no such batch in those statuses)."""
+
+    async def remove(session: AsyncSession) -> StoredBatch | None:
+        query = select(StoredBatch).where(
+            StoredBatch.id == batch_id, StoredBatch.status.in_(only_from)
+        )
+        row = (await session.execute(query.with_for_update())).scalar_one_or_none()
+        if row is None:
+            return None
+        await session.execute(delete(BatchLine).where(BatchLine.batch_id == batch_id))
+        files = [f for f in (row.output_file_id, row.error_file_id) if f]
+        if files:
+            await session.execute(delete(FileChunk).where(FileChunk.file_id.in_(files)))
+            await session.execute(delete(StoredFile).where(StoredFile.id.in_(files)))
+        await session.delete(row)
+        return row
+
+    return await database.run(remove)

@@ -63,6 +63,19 @@ def _rowcount(result: Any) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _queued(batch_id: str, line: int, custom_id: str, body: dict[str, Any]) -> BatchLine:
+    return BatchLine(
+        batch_id=batch_id,
+        line=line,
+        custom_id=custom_id,
+        state=QUEUED,
+        owner=None,
+        lease_until=0.0,
+        body=body,
+        result=None,
+    )
+
+
 class BatchStore:
     """Batch rows and their lines; ``owner`` is this server process."""
 
@@ -72,9 +85,24 @@ class BatchStore:
 
     # --- batches -----------------------------------------------------------------------------
 
-    async def create(self, row: StoredBatch) -> None:
+    async def create(
+        self, row: StoredBatch, lines: Sequence[tuple[str, dict[str, Any]]] = ()
+    ) -> None:
+        """Store a new batch; with ``lines`` (custom_id, body), already validated, its lines
+        too, in the same transaction, and the batch ``in_progress`` at once."""
+
         async def add(session: AsyncSession) -> None:
+            if lines:
+                row.status, row.total = "in_progress", len(lines)
             session.add(row)
+            await session.flush()
+            for start in range(0, len(lines), INSERT_PAGE):
+                page = lines[start : start + INSERT_PAGE]
+                session.add_all(
+                    _queued(row.id, start + i + 1, custom_id, body)
+                    for i, (custom_id, body) in enumerate(page)
+                )
+                await session.flush()
 
         await self.database.run(add)
 
@@ -84,19 +112,28 @@ class BatchStore:
 
         return await self.database.run(read)
 
-    async def page(self, after: str | None, limit: int) -> tuple[list[StoredBatch], bool]:
-        """A page of batches, newest first; whether more follow."""
+    async def page(
+        self, after: str | None, limit: int, prefix: str = "", before: str | None = None
+    ) -> tuple[list[StoredBatch], bool]:
+        """A page of the batches whose ids start with ``prefix``, newest first: those older
+        than ``after``, or (``before``) the newest ones just newer than ``before``; whether
+        more follow in that direction."""
 
         async def read(session: AsyncSession) -> tuple[list[StoredBatch], bool]:
-            query = select(StoredBatch)
-            if after is not None:
-                cursor = await session.get(StoredBatch, after)
+            query = select(StoredBatch).where(StoredBatch.id.startswith(prefix, autoescape=True))
+            key = tuple_(StoredBatch.created_at, StoredBatch.id)
+            newer = before is not None
+            cursor_id = before if newer else after
+            if cursor_id is not None:
+                cursor = await session.get(StoredBatch, cursor_id)
                 if cursor is not None:
-                    key = tuple_(StoredBatch.created_at, StoredBatch.id)
-                    query = query.where(key < tuple_(cursor.created_at, cursor.id))
-            query = query.order_by(StoredBatch.created_at.desc(), StoredBatch.id.desc())
+                    at = tuple_(cursor.created_at, cursor.id)
+                    query = query.where(key > at if newer else key < at)
+            order = (StoredBatch.created_at, StoredBatch.id)
+            query = query.order_by(*(o.asc() if newer else o.desc() for o in order))
             rows = list((await session.execute(query.limit(limit + 1))).scalars())
-            return rows[:limit], len(rows) > limit
+            page = rows[:limit]
+            return (page[::-1] if newer else page), len(rows) > limit
 
         return await self.database.run(read)
 
@@ -214,18 +251,7 @@ class BatchStore:
             page: list[BatchLine] = []
             total = 0
             async for line, custom_id, body in lines:
-                page.append(
-                    BatchLine(
-                        batch_id=batch_id,
-                        line=line,
-                        custom_id=custom_id,
-                        state=QUEUED,
-                        owner=None,
-                        lease_until=0.0,
-                        body=body,
-                        result=None,
-                    )
-                )
+                page.append(_queued(batch_id, line, custom_id, body))
                 total += 1
                 if len(page) >= INSERT_PAGE:
                     session.add_all(page)

@@ -48,8 +48,12 @@ class FakeEngine:
     """Emits ``max_tokens`` tokens per choice (' tok0', ' tok1', ...), two per step.
 
     Steps numbered in ``held_steps`` have their text held back to the next step, as vLLM's
-    detokenizer does with a token that ends inside a multi-byte character.
+    detokenizer does with a token that ends inside a multi-byte character. Like vLLM's prefix
+    cache, it reports as cached the longest prefix (in whole blocks of ``CACHE_BLOCK``
+    tokens, the last prompt token never) that an earlier prompt shared.
     """
+
+    CACHE_BLOCK = 4
 
     def __init__(
         self,
@@ -81,9 +85,21 @@ class FakeEngine:
     def unfinished(self) -> int:
         return len(self.active)
 
+    def _cached(self, ids: list[int]) -> int:
+        shared = 0
+        for _, earlier, _ in self.requests:
+            same = 0
+            for a, b in zip(earlier, ids[:-1], strict=False):
+                if a != b:
+                    break
+                same += 1
+            shared = max(shared, same - same % self.CACHE_BLOCK)
+        return shared
+
     async def generate(
         self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
     ) -> AsyncIterator[GenerationStep]:
+        cached = self._cached(prompt_token_ids)
         self.requests.append((request_id, prompt_token_ids, spec))
         self.active.add(request_id)
         try:
@@ -128,7 +144,7 @@ class FakeEngine:
                         for i in range(1, len(prompt_token_ids))
                     ]
                 step += 1
-                yield GenerationStep(deltas, prompt_logprobs)
+                yield GenerationStep(deltas, prompt_logprobs, cached if step == 1 else None)
         except (asyncio.CancelledError, GeneratorExit):
             self.aborted.append(request_id)
             raise

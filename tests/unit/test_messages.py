@@ -250,7 +250,12 @@ def test_create_stream_and_count_tokens(tmp_path: Path) -> None:
         delta = events[-2][1]
         assert delta["delta"] == {"stop_reason": "max_tokens", "stop_sequence": None}
         assert delta["usage"]["output_tokens"] == 4
-        assert events[0][1]["message"]["usage"]["input_tokens"] == usage["input_tokens"]
+        # The same prompt again: the engine's prefix cache holds all of it but the last token
+        # (whole blocks of 4 in the fake), and input_tokens counts only the rest.
+        started = events[0][1]["message"]["usage"]
+        assert started["cache_read_input_tokens"] == usage["input_tokens"] - 1 == 8
+        assert started["input_tokens"] == 1
+        assert delta["usage"]["cache_read_input_tokens"] == 8
         metrics = client.get("/metrics").text
         assert 'endpoint="/v1/messages"' in metrics
 

@@ -32,6 +32,7 @@ def sampling_params(spec: SamplingSpec) -> SamplingParams:
         prompt_logprobs=spec.prompt_logprobs,
         logit_bias=dict(spec.logit_bias) or None,
         ignore_eos=spec.ignore_eos,
+        thinking_token_budget=spec.thinking_token_budget,
         structured_outputs=structured,
         output_kind=RequestOutputKind.DELTA,
     )

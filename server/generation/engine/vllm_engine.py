@@ -68,10 +68,22 @@ def engine_args(config: GenerateModelConfig, model_path: str) -> AsyncEngineArgs
         "kv_cache_dtype": opts.kv_cache_dtype,
         "scheduling_policy": "priority" if opts.enable_priority_scheduling else "fcfs",
         "disable_log_stats": False,
+        # The thinking budget (``thinking_token_budget``) needs vLLM's reasoning config; the
+        # engine's own reasoning_parser is left unset: it would also hold structured outputs
+        # back until the thinking ends, which our forced tool calls do not expect.
+        "reasoning_config": _reasoning_config(config.reasoning_parser),
         "enable_log_requests": False,
         **opts.extra,
     }
     return AsyncEngineArgs(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+def _reasoning_config(parser: str | None) -> Any:
+    if parser is None:
+        return None
+    from vllm.config.reasoning import ReasoningConfig
+
+    return ReasoningConfig(reasoning_parser=parser)
 
 
 class VllmEngine:
@@ -160,7 +172,8 @@ class VllmEngine:
                 prompt, params, request_id, priority=spec.priority
             ):
                 step = GenerationStep(
-                    deltas=[_delta(c, spec.logprobs or 0) for c in output.outputs]
+                    deltas=[_delta(c, spec.logprobs or 0) for c in output.outputs],
+                    cached_tokens=output.num_cached_tokens,
                 )
                 # Once, with the first output (later ones carry an empty list).
                 if spec.prompt_logprobs is not None and output.prompt_logprobs:

@@ -107,8 +107,17 @@ class MessagesAdapter:
     def on_prompt_logprobs(self, prompt_index: int, tokens: list[TokenInfo | None]) -> None:
         pass
 
-    def _usage(self, output_tokens: int) -> MessageUsage:
-        return MessageUsage(input_tokens=self.input_tokens, output_tokens=output_tokens)
+    def _usage(self, usage: ChatUsage) -> MessageUsage:
+        """Anthropic's usage: ``input_tokens`` counts only the prompt tokens not read from
+        the prefix cache (``cache_read_input_tokens``). The engine caches every prompt on its
+        own, with no write to pay for: ``cache_creation_input_tokens`` stays 0."""
+        details = usage.prompt_tokens_details
+        cached = details.cached_tokens if details is not None else 0
+        return MessageUsage(
+            input_tokens=usage.prompt_tokens - cached,
+            output_tokens=usage.completion_tokens,
+            cache_read_input_tokens=cached,
+        )
 
     # --- a whole message --------------------------------------------------------------------
 
@@ -135,13 +144,13 @@ class MessagesAdapter:
             model=self._model,
             stop_reason=reason,
             stop_sequence=sequence,
-            usage=self._usage(usage.completion_tokens),
+            usage=self._usage(usage),
         )
 
     # --- a stream ---------------------------------------------------------------------------
 
-    def opening(self) -> list[MessageEvent]:
-        started = MessageObject(id=self._id, model=self._model, usage=self._usage(0))
+    def opening(self, usage: ChatUsage) -> list[MessageEvent]:
+        started = MessageObject(id=self._id, model=self._model, usage=self._usage(usage))
         return [
             event("message_start", message=started.model_dump(mode="json")),
             event("ping"),
@@ -180,19 +189,18 @@ class MessagesAdapter:
     def usage_chunk(self, usage: ChatUsage) -> MessageEvent:
         raise NotImplementedError("messages streams end with message_delta, not a usage chunk")
 
-    def closing(self, output_tokens: int) -> list[MessageEvent]:
+    def closing(self, usage: ChatUsage) -> list[MessageEvent]:
         """The events that end the message, once its output is done."""
         events: list[MessageEvent] = []
         if not self.writer.kinds:
             events += self.writer.text("")
         events += self.writer.close()
         reason, sequence = stop_reason(self._finish_reason, self.writer.called, self._stop_sequence)
-        usage = self._usage(output_tokens).model_dump(mode="json")
         events.append(
             event(
                 "message_delta",
                 delta={"stop_reason": reason, "stop_sequence": sequence},
-                usage=usage,
+                usage=self._usage(usage).model_dump(mode="json"),
             )
         )
         events.append(event("message_stop"))

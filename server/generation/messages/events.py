@@ -8,7 +8,10 @@ starts or the message ends. Blocks are numbered in the order they start.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from server.generation.messages.protocol import MessageEvent
@@ -17,6 +20,36 @@ from server.generation.messages.protocol import MessageEvent
 def event(type_: str, **fields: Any) -> MessageEvent:
     """One stream event of ``type_`` with its own fields."""
     return MessageEvent(type=type_, **fields)
+
+
+async def with_pings(
+    events: AsyncIterator[MessageEvent], every_s: float
+) -> AsyncGenerator[MessageEvent, None]:
+    """``events``, with a ``ping`` whenever ``every_s`` seconds pass without one (as Anthropic
+    keeps a quiet stream alive: the output of a long forced call, a slow queue)."""
+    pending: asyncio.Future[MessageEvent] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(events))
+            done, _ = await asyncio.wait({pending}, timeout=every_s)
+            if not done:
+                yield event("ping")
+                continue
+            finished, pending = pending, None
+            try:
+                item = finished.result()
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await pending
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def tool_use_id() -> str:

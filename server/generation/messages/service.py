@@ -11,6 +11,7 @@ from server.core.limits import at_most
 from server.core.settings import RequestLimits
 from server.generation.limits import check_chat
 from server.generation.messages.adapter import MessagesAdapter
+from server.generation.messages.events import with_pings
 from server.generation.messages.protocol import (
     CountTokensRequest,
     MessageEvent,
@@ -19,9 +20,12 @@ from server.generation.messages.protocol import (
     TokenCount,
 )
 from server.generation.messages.translate import chat_request
+from server.generation.service.adapter import usage_so_far
 from server.generation.service.pipeline import GenerationService
 
 MessageResult = MessageObject | AsyncIterator[MessageEvent]
+# A stream quiet for this long gets a ``ping`` event.
+PING_EVERY_S = 5.0
 
 
 def _adapter(
@@ -59,13 +63,19 @@ async def create_message(
     return _stream(adapter, result, info)
 
 
-async def _stream(
+async def _events(
     adapter: MessagesAdapter, events: AsyncIterator[MessageEvent], info: RequestInfo
 ) -> AsyncIterator[MessageEvent]:
     async for event in events:
         yield event
-    for event in adapter.closing(info.completion_tokens):
+    for event in adapter.closing(usage_so_far(info)):
         yield event
+
+
+def _stream(
+    adapter: MessagesAdapter, events: AsyncIterator[MessageEvent], info: RequestInfo
+) -> AsyncIterator[MessageEvent]:
+    return with_pings(_events(adapter, events, info), PING_EVERY_S)
 
 
 async def count_tokens(request: CountTokensRequest, generation: GenerationService) -> TokenCount:

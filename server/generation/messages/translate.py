@@ -249,6 +249,8 @@ def _chat_request(request: CountTokensRequest) -> ChatCompletionRequest:
             stream=request.stream,
             priority=request.priority,
         )
+        if isinstance(request.thinking, ThinkingEnabled):
+            fields["thinking_token_budget"] = request.thinking.budget_tokens
     return ChatCompletionRequest.model_validate(fields)
 
 

@@ -16,6 +16,7 @@ from server.generation.responses.events import EventWriter, ResponseEvent
 from server.generation.responses.items import new_id
 from server.generation.responses.protocol import (
     IncompleteDetails,
+    InputTokensDetails,
     OutputFunctionCall,
     OutputItem,
     OutputMessageItem,
@@ -32,8 +33,12 @@ from server.generation.types import ChoiceDelta, OutputParsers, SamplingSpec, To
 
 
 def response_usage(usage: Usage) -> ResponseUsage:
+    details = usage.prompt_tokens_details
     return ResponseUsage(
         input_tokens=usage.prompt_tokens,
+        input_tokens_details=InputTokensDetails(
+            cached_tokens=details.cached_tokens if details is not None else 0
+        ),
         output_tokens=usage.completion_tokens,
         total_tokens=usage.total_tokens,
     )
@@ -144,7 +149,7 @@ class ResponsesAdapter:
 
     # --- a stream ----------------------------------------------------------------------------
 
-    def opening(self) -> list[ResponseEvent]:
+    def opening(self, usage: Usage) -> list[ResponseEvent]:
         return [
             self.writer.snapshot("response.created", self.skeleton),
             self.writer.snapshot("response.in_progress", self.skeleton),

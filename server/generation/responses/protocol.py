@@ -226,7 +226,8 @@ OutputItem = Annotated[
 
 
 class InputTokensDetails(BaseModel):
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # read from the prefix cache
+    cache_write_tokens: int = 0  # the engine caches prompts on its own: no write is charged
 
 
 class OutputTokensDetails(BaseModel):

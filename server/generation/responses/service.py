@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from server.core.context import RequestInfo
 from server.core.errors import InvalidRequest, ServerError
 from server.core.registry import now
-from server.generation.protocol import ChatCompletionRequest, Usage
+from server.generation.protocol import ChatCompletionRequest
 from server.generation.responses.adapter import ResponsesAdapter
 from server.generation.responses.background import BackgroundRuns
 from server.generation.responses.errors import ResponseNotFound
@@ -27,6 +27,7 @@ from server.generation.responses.protocol import (
     ResponsesRequest,
 )
 from server.generation.responses.translate import chat_request, refuse_unsupported, skeleton
+from server.generation.service.adapter import usage_so_far
 from server.generation.service.pipeline import GenerationService
 from server.store.responses import RUNNING, ResponseStore
 
@@ -128,12 +129,7 @@ class ResponsesService:
                 await self.store.create(failed.model_dump(mode="json"), items)
             yield writer.snapshot("response.failed", failed)
             return
-        usage = Usage(
-            prompt_tokens=info.prompt_tokens,
-            completion_tokens=info.completion_tokens,
-            total_tokens=info.prompt_tokens + info.completion_tokens,
-        )
-        closing, response = adapter.closing(usage)
+        closing, response = adapter.closing(usage_so_far(info))
         for event in closing:
             yield event
         if response.store:

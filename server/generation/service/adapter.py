@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from server.generation.protocol import SamplingFields, Usage
+from server.core.context import RequestInfo
+from server.generation.protocol import PromptTokensDetails, SamplingFields, Usage
 from server.generation.service.prompts import PromptBuilder
 from server.generation.types import ChoiceDelta, SamplingSpec, TokenInfo
 
@@ -46,12 +47,19 @@ def streams(delta: ChoiceDelta) -> bool:
     return bool(delta.text or delta.token_ids or delta.finish_reason or delta.logprobs)
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> Usage:
+def usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> Usage:
+    """OpenAI's usage; ``cached_tokens`` of the prompt came from the prefix cache."""
     return Usage(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
         total_tokens=prompt_tokens + completion_tokens,
+        prompt_tokens_details=PromptTokensDetails(cached_tokens=cached_tokens),
     )
+
+
+def usage_so_far(info: RequestInfo) -> Usage:
+    """The usage of the request ``info`` counts, as far as it has gone."""
+    return usage(info.prompt_tokens, info.completion_tokens, info.cached_tokens)
 
 
 class RequestAdapter(Protocol[Response, Chunk]):
@@ -82,8 +90,8 @@ class RequestAdapter(Protocol[Response, Chunk]):
         """The whole response of a non-streaming request."""
         ...
 
-    def opening(self) -> list[Chunk]:
-        """Chunks sent before any output."""
+    def opening(self, usage: Usage) -> list[Chunk]:
+        """Chunks sent before any output (``usage``: the prompt's, known by then)."""
         ...
 
     def chunk(

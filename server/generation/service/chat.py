@@ -33,6 +33,7 @@ _HANDLED = frozenset(
         "functions",
         "function_call",
         "reasoning_effort",
+        "thinking_token_budget",
     }
 )
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
@@ -66,18 +67,23 @@ class ChatAdapter:
         self._outputs: dict[int, ChoiceOutput] = {}
 
     def _check_reasoning_effort(self) -> None:
+        if self.request.thinking_token_budget is not None:
+            self._needs_reasoning("thinking_token_budget")
         effort = self.request.reasoning_effort
         if effort is None:
             return
-        if not self._reasoning:
-            raise InvalidRequest(
-                f"reasoning_effort needs a reasoning model: model '{self._model}' has no "
-                "reasoning_parser in its config",
-                param="reasoning_effort",
-            )
+        self._needs_reasoning("reasoning_effort")
         if effort not in _EFFORTS:
             raise InvalidRequest(
                 f"reasoning_effort must be one of {', '.join(_EFFORTS)}", param="reasoning_effort"
+            )
+
+    def _needs_reasoning(self, param: str) -> None:
+        if not self._reasoning:
+            raise InvalidRequest(
+                f"{param} needs a reasoning model: model '{self._model}' has no "
+                "reasoning_parser in its config",
+                param=param,
             )
 
     def _output(self) -> ChoiceOutput:
@@ -102,6 +108,10 @@ class ChatAdapter:
 
     def spec(self, prompt_tokens: int, max_model_len: int, cap: int) -> SamplingSpec:
         spec = chat_spec(self.request, prompt_tokens, max_model_len, cap, _HANDLED)
+        if self.request.thinking_token_budget is not None:
+            spec = dataclasses.replace(
+                spec, thinking_token_budget=self.request.thinking_token_budget
+            )
         if self.plan.schema is None:
             return spec
         fmt = self.request.response_format
@@ -154,7 +164,7 @@ class ChatAdapter:
             id=self._id, created=self._created, model=self._model, choices=choices
         )
 
-    def opening(self) -> list[ChatCompletionChunk]:
+    def opening(self, usage: Usage) -> list[ChatCompletionChunk]:
         role = ChatDelta(role="assistant", content="")
         return [self._chunk([ChatChunkChoice(index=i, delta=role)]) for i in range(self.request.n)]
 

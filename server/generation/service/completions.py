@@ -103,7 +103,7 @@ class CompletionAdapter:
             usage=usage,
         )
 
-    def opening(self) -> list[Completion]:
+    def opening(self, usage: Usage) -> list[Completion]:
         return []
 
     def chunk(self, index: int, prompt_index: int, delta: ChoiceDelta) -> Completion | None:

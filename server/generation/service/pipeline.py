@@ -26,7 +26,7 @@ from server.generation.protocol import (
     Completion,
     CompletionRequest,
 )
-from server.generation.service.adapter import GatheredChoice, RequestAdapter, usage
+from server.generation.service.adapter import GatheredChoice, RequestAdapter, usage, usage_so_far
 from server.generation.service.chat import ChatAdapter
 from server.generation.service.completions import CompletionAdapter
 from server.generation.service.prompts import PromptBuilder
@@ -48,7 +48,8 @@ CompletionResult = Completion | AsyncIterator[Completion]
 
 
 class _TokenClock:
-    """Counts a request's output tokens; records time to first token and inter-token latency."""
+    """Counts a request's output (and cached prompt) tokens; records time to first token and
+    inter-token latency."""
 
     def __init__(self, info: RequestInfo, metrics: Metrics) -> None:
         labels = (info.model, info.task, info.endpoint)
@@ -56,6 +57,10 @@ class _TokenClock:
         self._itl = metrics.inter_token_latency.labels(*labels)
         self._info = info
         self._last: float | None = None
+
+    def cached(self, tokens: int | None) -> None:
+        """Count the prompt tokens an engine request found in the prefix cache."""
+        self._info.cached_tokens += tokens or 0
 
     def tick(self, deltas: Sequence[ChoiceDelta]) -> None:
         new_tokens = sum(len(d.token_ids) for d in deltas)
@@ -171,7 +176,11 @@ class GenerationService:
             # aclosing: when our consumer stops early, the engine request is aborted now,
             # not whenever the garbage collector finalizes the generator.
             async with aclosing(self.engine.generate(request_id, ids, spec)) as steps:
+                first = True
                 async for step in steps:
+                    if first:
+                        clock.cached(step.cached_tokens)
+                        first = False
                     clock.tick(step.deltas)
                     yield step
         finally:
@@ -207,7 +216,10 @@ class GenerationService:
                     adapter.on_prompt_logprobs(prompt_index, step.prompt_logprobs)
                 for delta in step.deltas:
                     choices[prompt_index * n + delta.index].add(delta)
-        return adapter.response(choices, usage(info.prompt_tokens, sum(c.tokens for c in choices)))
+        output_tokens = sum(c.tokens for c in choices)
+        return adapter.response(
+            choices, usage(info.prompt_tokens, output_tokens, info.cached_tokens)
+        )
 
     async def _stream(
         self,
@@ -223,9 +235,9 @@ class GenerationService:
         def so_far(chunk: C) -> C:
             if not continuous:
                 return chunk
-            return adapter.with_usage(chunk, usage(info.prompt_tokens, info.completion_tokens))
+            return adapter.with_usage(chunk, usage_so_far(info))
 
-        for chunk in adapter.opening():
+        for chunk in adapter.opening(usage_so_far(info)):
             yield so_far(chunk)
         n = adapter.request.n
         async with aclosing(merged):
@@ -239,4 +251,4 @@ class GenerationService:
                     for one in piece if isinstance(piece, list) else [piece]:
                         yield so_far(one)
         if include_usage:
-            yield adapter.usage_chunk(usage(info.prompt_tokens, info.completion_tokens))
+            yield adapter.usage_chunk(usage_so_far(info))
