@@ -94,7 +94,11 @@ def test_a_chat_batch_end_to_end(api: openai.OpenAI, server: ServerProcess) -> N
         assert item["response"]["status_code"] == 200 and item["error"] is None
         reply = server.http.post(CHAT, json=chat_body(prompt), headers=auth).json()
         assert body["choices"] == reply["choices"]
-        assert body["usage"] == reply["usage"]
+        # The same counts; only the share of the prompt found in the prefix cache may differ.
+        details = "prompt_tokens_details"
+        assert {k: v for k, v in body["usage"].items() if k != details} == {
+            k: v for k, v in reply["usage"].items() if k != details
+        }
         assert set(body) == set(reply)
     for item in errors:
         request = lines[[x["custom_id"] for x in lines].index(item["custom_id"])]["body"]

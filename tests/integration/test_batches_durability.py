@@ -1,5 +1,6 @@
-"""Nothing lost, nothing twice: a batch survives a SIGKILL of its whole server, and two
-replicas on one PostgreSQL database share a batch, one of them dying mid-way."""
+"""Nothing lost, nothing twice: a batch (OpenAI's, and Anthropic's message batch) survives a
+SIGKILL of its whole server, and two replicas on one PostgreSQL database share a batch, one of
+them dying mid-way."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 
@@ -22,6 +24,7 @@ from tests.integration.batches_support import (
     wait,
     wait_completed,
 )
+from tests.integration.conftest import CHAT_MODEL
 from tests.support.postgres import postgres_server
 from tests.support.server import ServerProcess, start_server
 
@@ -133,3 +136,57 @@ def test_two_replicas_on_postgresql_share_a_batch_and_survive_one_dying(
         assert_each_line_once(api, done, total)
         assert lines_done_here(one) < total  # the dead replica's work was kept
         one.stop(timeout=10)
+
+
+def test_a_message_batch_resumes_after_a_sigkill_of_the_whole_server(
+    tmp_path: Path, stopper: list[ServerProcess]
+) -> None:
+    """Anthropic's Message Batches run on the same runner: a crash mid-batch loses nothing
+    and runs nothing twice but what was in flight, seen through Anthropic's SDK."""
+    total = 48
+    settings = {
+        "log_format": "text",
+        "store": {"data_dir": str(tmp_path / "shared-data")},
+        "batches": {"poll_s": 0.2, "max_in_flight": IN_FLIGHT},
+        "models": [
+            {
+                "name": CHAT_MODEL,
+                "task": "generate",
+                "source": f"bundled:{CHAT_MODEL}",
+                "engine": {"dtype": "float32", "max_model_len": 512, "enforce_eager": True},
+            }
+        ],
+    }
+    params = {"model": CHAT_MODEL, "max_tokens": 6, "temperature": 0.0}
+    requests: list[Any] = [
+        {
+            "custom_id": f"m{i}",
+            "params": params | {"messages": [{"role": "user", "content": f"Say {i}."}]},
+        }
+        for i in range(total)
+    ]
+    first = start_server(settings, tmp_path / "first")
+    stopper.append(first)
+    api = anthropic.Anthropic(base_url=first.base_url, api_key="unused", max_retries=0)
+    batch = api.messages.batches.create(requests=requests)
+    deadline = time.monotonic() + 120
+    while api.messages.batches.retrieve(batch.id).request_counts.succeeded < 8:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    kill(first)
+
+    second = start_server(settings, tmp_path / "second")
+    stopper.append(second)
+    api = anthropic.Anthropic(base_url=second.base_url, api_key="unused", max_retries=0)
+    deadline = time.monotonic() + 240
+    while (ended := api.messages.batches.retrieve(batch.id)).processing_status != "ended":
+        assert time.monotonic() < deadline, ended
+        time.sleep(0.2)
+    assert ended.request_counts.succeeded == total and ended.request_counts.errored == 0
+    results = list(api.messages.batches.results(batch.id))
+    assert [r.custom_id for r in results] == [f"m{i}" for i in range(total)]
+    assert all(r.result.type == "succeeded" for r in results)
+    resumed = re.search(r"resumed, (\d+) of (\d+) requests finished", second.log())
+    assert resumed is not None and 8 <= int(resumed.group(1)) < total
+    done_here = second.metric("inference_batch_lines_total", endpoint="/v1/messages", status="done")
+    assert done_here == total - int(resumed.group(1))
