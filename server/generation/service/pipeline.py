@@ -189,7 +189,10 @@ class GenerationService:
             if specs[0].logit_bias:
                 self.prompts.check_ids([token for token, _ in specs[0].logit_bias], "logit_bias")
             adapter.prepare(self.prompts, prompt_ids)
-            info.prompt_tokens = sum(len(ids) for ids in prompt_ids)
+            prompt_tokens = sum(len(ids) for ids in prompt_ids)
+            # The key's tpm holds what the request may use at most: prompt and max_tokens.
+            info.reserve_tokens(prompt_tokens + sum(s.max_tokens * s.n for s in specs))
+            info.prompt_tokens = prompt_tokens
             clock = _TokenClock(info, self.metrics)
             rid = info.request_id
             runs = [
