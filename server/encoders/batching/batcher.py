@@ -189,7 +189,7 @@ class DynamicBatcher(Generic[P, R]):
         now = time.monotonic()
         call = Call(queued=n)
         items = [
-            Item(length, payload, loop.create_future(), now, call, order.priority)
+            Item(length, payload, loop.create_future(), now, call, order.priority, order.tenant)
             for payload, length in zip(payloads, lengths, strict=True)
         ]
         was_empty = not self._pending
