@@ -191,3 +191,36 @@ def test_without_admin_key_there_is_no_admin_api(tmp_path: Path) -> None:
     with fake_client(tmp_path, f"store: {{data_dir: {tmp_path / 'data'}}}") as client:
         assert client.get("/admin/v1/keys").status_code == 401
         assert client.get("/v1/models").status_code == 200
+
+
+def test_batch_lines_act_for_the_key_that_created_the_batch(tmp_path: Path) -> None:
+    from tests.unit.test_batches_api import FAST, chat_line, lines_of, sdk, submit, wait
+
+    with fake_client(tmp_path, _settings(tmp_path, FAST)) as client:
+        # A tpm of 1 would refuse every chat request: batch lines are never refused by their
+        # key's limits (they run for its models and count in its usage).
+        created = _create(client, name="batcher", models=[MODEL], tpm=1)
+        api = sdk(client, str(created["key"]))
+        lines = [chat_line(f"l{i}", max_tokens=i + 1) for i in range(4)]
+        lines.append(chat_line("other", model="not-for-this-key"))
+        batch = wait(api, submit(api, lines).id, ("completed", "failed"))
+        assert batch.status == "completed", batch
+        done = lines_of(api, batch.output_file_id)
+        failed = lines_of(api, batch.error_file_id) + [
+            line for line in done if line["response"]["status_code"] != 200
+        ]
+        answered = [line for line in done if line["response"]["status_code"] == 200]
+        assert len(answered) == 4
+        # Outside the key's models: 404 as for the key itself.
+        (refused,) = failed
+        assert refused["response"]["status_code"] == 404
+        assert refused["response"]["body"]["error"]["code"] == "model_not_found"
+        usage = client.get("/admin/v1/usage", headers=ADMIN, params={"key": "batcher"}).json()
+        (row,) = usage["data"]
+        assert row["requests"] == 4
+        assert row["input_tokens"] == sum(
+            x["response"]["body"]["usage"]["prompt_tokens"] for x in answered
+        )
+        assert row["output_tokens"] == sum(
+            x["response"]["body"]["usage"]["completion_tokens"] for x in answered
+        )
