@@ -1,12 +1,26 @@
-"""Fair share between API keys in the encoder queue: a key with one input waiting is behind
-one input of each other key, not behind another key's thousand; priority still comes first."""
+"""Fair share between API keys: in the encoder queue a key with one input waiting is behind
+one input of each other key, not behind another key's thousand; in generation admission a
+busy model keeps room for other keys, and with priority scheduling a key's requests rank
+behind other keys' earlier ones. Client priority (batch lines) still comes first."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
+import pytest
+
+from server.core.context import RequestInfo
+from server.core.errors import Overloaded
+from server.core.keys import KeyGrant
+from server.core.metrics import Metrics
 from server.core.scheduling import QueueOrder
 from server.encoders.batching.queue import Call, Item, PendingQueue
+from server.generation.protocol import ChatCompletionRequest
+from server.generation.service.pipeline import RANK_SPAN, GenerationService
+from server.generation.service.prompts import PromptBuilder
+from tests.support.fakes import FakeEngine, FakeTokenizer
 from tests.unit.test_batcher import FakeRunner, make, until
 
 
@@ -61,3 +75,72 @@ async def test_the_batcher_runs_a_lone_key_in_the_next_batch_beside_a_flood() ->
     assert 999 in runner.batches[1]
     await asyncio.gather(*flood)
     await batcher.close()
+
+
+def _keyed(name: str) -> RequestInfo:
+    return RequestInfo(
+        request_id=f"rid-{name}-{time.monotonic_ns()}",
+        model="fake",
+        task="generate",
+        endpoint="/x",
+        key=KeyGrant(name),
+    )
+
+
+def _service(engine: FakeEngine, max_in_flight: int, priority: bool = False) -> GenerationService:
+    return GenerationService(
+        "fake",
+        engine,
+        PromptBuilder(FakeTokenizer(), None),
+        Metrics(),
+        max_in_flight=max_in_flight,
+        priority_scheduling=priority,
+    )
+
+
+def _chat() -> ChatCompletionRequest:
+    return ChatCompletionRequest.model_validate(
+        {
+            "model": "fake",
+            "messages": [{"role": "user", "content": "hi"}],
+            "max_tokens": 50,
+            "stream": True,
+        }
+    )
+
+
+async def _close(streams: list[Any]) -> None:
+    for stream in streams:  # the opening chunk, then a token: the stream is running
+        await anext(stream)
+        await anext(stream)
+        await stream.aclose()
+
+
+async def test_generation_admission_keeps_room_for_other_keys() -> None:
+    engine = FakeEngine(step_delay=0.05)
+    service = _service(engine, max_in_flight=6)
+    streams: list[Any] = [await service.chat(_chat(), _keyed("flooder")) for _ in range(4)]
+    # Alone, a key may take every slot; with another key waiting, past half full, each holds
+    # at most its share (6 // 2 = 3): the flooder's fifth waits, the other key's go in.
+    streams.append(await service.chat(_chat(), _keyed("lone")))
+    with pytest.raises(Overloaded) as refused:
+        await service.chat(_chat(), _keyed("flooder"))
+    assert "share" in refused.value.message
+    streams.append(await service.chat(_chat(), _keyed("lone")))
+    assert service.held == {"flooder": 4, "lone": 2}
+    await _close(streams)
+    assert service.held == {} and service.in_flight == 0
+
+
+async def test_with_priority_scheduling_a_keys_requests_rank_behind_other_keys_earlier_ones() -> (
+    None
+):
+    engine = FakeEngine(step_delay=0.05)
+    service = _service(engine, max_in_flight=16, priority=True)
+    streams: list[Any] = [await service.chat(_chat(), _keyed("flooder")) for _ in range(3)]
+    streams.append(await service.chat(_chat(), _keyed("lone")))
+    batch_line = ChatCompletionRequest.model_validate({**_chat().model_dump(), "priority": 10})
+    streams.append(await service.chat(batch_line, _keyed("lone")))
+    assert [spec.priority for _, _, spec in engine.requests] == [0, 1, 2, 0, 10 * RANK_SPAN + 1]
+    await _close(streams)
+    assert service.held == {}
