@@ -16,6 +16,8 @@ from server.core.errors import Overloaded
 from server.core.keys import KeyGrant
 from server.core.metrics import Metrics
 from server.core.scheduling import QueueOrder
+from server.core.settings import BatchingOptions
+from server.encoders.batching import DynamicBatcher
 from server.encoders.batching.queue import Call, Item, PendingQueue
 from server.generation.protocol import ChatCompletionRequest
 from server.generation.service.pipeline import RANK_SPAN, GenerationService
@@ -74,6 +76,31 @@ async def test_the_batcher_runs_a_lone_key_in_the_next_batch_beside_a_flood() ->
     # The held batch, then the lone key's input in the very next one.
     assert 999 in runner.batches[1]
     await asyncio.gather(*flood)
+    await batcher.close()
+
+
+async def test_batches_are_smaller_and_not_sent_ahead_while_keys_share_the_model() -> None:
+    runner = FakeRunner()
+    runner.gate.clear()
+    options = BatchingOptions(max_batch_size=8, shared_batch_size=4, max_wait_ms=0, max_queue=1000)
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(runner, options, prefetch=1)
+    batcher.start()
+    first = [
+        asyncio.create_task(batcher.submit([i], [1], QueueOrder(tenant="a"))) for i in range(1, 9)
+    ]
+    await until(lambda: runner.started.is_set())
+    others = [
+        asyncio.create_task(batcher.submit([i], [1], QueueOrder(tenant=t)))
+        for i, t in zip(range(100, 120), ["a", "b"] * 10, strict=True)
+    ]
+    await asyncio.sleep(0.02)
+    # One key alone: a full batch of 8 runs. Now both keys queue, a full batch's worth: alone,
+    # it would be sent ahead (prefetch); shared, nothing goes ahead while the runner is busy.
+    assert len(runner.batches) == 1
+    runner.gate.set()
+    await asyncio.gather(*first, *others)
+    shared = [b for b in runner.batches[1:] if any(p >= 100 for p in b)]
+    assert shared and all(len(b) <= 4 for b in shared[:-1])
     await batcher.close()
 
 

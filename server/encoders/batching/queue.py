@@ -52,6 +52,12 @@ class PendingQueue:
     def __len__(self) -> int:
         return self._size
 
+    @property
+    def shared(self) -> bool:
+        """Whether inputs of more than one tenant are queued at the first priority (what a
+        lower priority holds, such as batch lines, waits anyway)."""
+        return bool(self._order) and len(self._levels[self._order[0]]) > 1
+
     def __contains__(self, item: Item) -> bool:
         level = self._levels.get(item.priority)
         tenant = level.get(item.tenant) if level is not None else None
