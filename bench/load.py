@@ -76,12 +76,17 @@ class LoadResult:
 
 
 async def _send(
-    session: aiohttp.ClientSession, url: str, body: bytes, count: UnitCounter, result: LoadResult
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    count: UnitCounter,
+    result: LoadResult,
+    headers: dict[str, str] = JSON_HEADERS,
 ) -> None:
     started = time.perf_counter()
     result.sent += 1
     try:
-        async with session.post(url, data=body, headers=JSON_HEADERS) as response:
+        async with session.post(url, data=body, headers=headers) as response:
             data = await response.read()
             status = response.status
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -106,8 +111,13 @@ async def closed_loop(
     duration_s: float | None = None,
     count: UnitCounter = one_unit,
     timeout_s: float = 600.0,
+    api_key: str | None = None,
 ) -> LoadResult:
-    """Send every call once (or cycle through them for ``duration_s``) from N clients."""
+    """Send every call once (or cycle through them for ``duration_s``) from N clients (with
+    ``api_key`` as ``Authorization: Bearer`` if given)."""
+    headers = dict(JSON_HEADERS)
+    if api_key is not None:
+        headers["Authorization"] = f"Bearer {api_key}"
     if not calls or concurrency < 1:
         raise ValueError("need at least one call and one client")
     encoded = [(base_url + c.path, json.dumps(c.body).encode()) for c in calls]
@@ -128,7 +138,7 @@ async def closed_loop(
                     return
                 url, body = encoded[next_index % len(encoded)]
                 next_index += 1
-                await _send(session, url, body, count, result)
+                await _send(session, url, body, count, result, headers)
 
         await asyncio.gather(*(client() for _ in range(concurrency)))
         result.elapsed_s = time.perf_counter() - wall0

@@ -70,11 +70,27 @@ def _format_validation(exc: ValidationError) -> str:
     return "invalid configuration:\n" + "\n".join(lines)
 
 
+def _keys(argv: list[str]) -> int:
+    """``python -m server keys ...``: manage the keys of the store."""
+    from server.keys.cli import main as keys_main
+
+    try:
+        return keys_main(argv)
+    except ValidationError as exc:
+        print(_format_validation(exc), file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+    except (SettingsError, FileNotFoundError, ValueError) as exc:
+        print(f"invalid configuration: {exc}", file=sys.stderr)
+        return CONFIG_ERROR_EXIT_CODE
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the server until it is stopped; returns the process exit code."""
     from server.core.settings import load_settings
 
     args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["keys"]:
+        return _keys(args[1:])
     try:
         settings = load_settings(args)
     except ValidationError as exc:

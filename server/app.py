@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server import playground
+from server.admin.router import admin_router
 from server.batches.wiring import build_batch_api
 from server.core.lifecycle import Lifecycle
 from server.core.metrics import Metrics
@@ -34,11 +35,14 @@ from server.http.cors import install_cors
 from server.http.drain import DrainMiddleware
 from server.http.errors import install_error_handlers
 from server.http.guard import RequestGuardMiddleware
+from server.http.key_limits import KeyLimitsMiddleware
 from server.http.models import models_router
 from server.http.openapi import install_openapi
 from server.http.request_context import RequestContextMiddleware
+from server.keys.service import KeyService
 from server.state import ServerState, attach_state
 from server.store.database import Database
+from server.store.keys import KeyStore
 from server.store.responses import ResponseStore
 
 ModelConfig = GenerateModelConfig | EncoderModelConfig
@@ -78,6 +82,13 @@ def create_app(
     responses = ResponsesService(ResponseStore(state.store, owner=owner))
     # The Batch API: files, batch jobs, and the runner that sends their lines to this app.
     batches = build_batch_api(state, owner)
+    keys = KeyService(
+        KeyStore(state.store),
+        settings.keys,
+        state.metrics,
+        settings.accepted_api_keys(),
+        batches.internal_key,
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,12 +98,14 @@ def create_app(
         loader = asyncio.create_task(
             load_and_watch(state.registry, state.lifecycle), name="model-loader"
         )
+        keys.start()
         responses.background.start_sweeper()
         batches.start(app)
         try:
             yield
         finally:
             await batches.stop()
+            await keys.stop()
             await responses.background.stop()
             for task in (loader, opener):
                 task.cancel()
@@ -108,17 +121,18 @@ def create_app(
     )
     attach_state(app, state)
     install_error_handlers(app)
-    keys = settings.accepted_api_keys()
-    if keys:
-        open_paths = probes.PROBE_PATHS
-        if settings.metrics_require_auth:
-            open_paths = open_paths - {probes.METRICS_PATH}
-        open_paths |= playground.open_paths(settings)
-        keys = [*keys, batches.internal_key]
-        app.add_middleware(ApiKeyMiddleware, keys=keys, open_paths=open_paths)
+    open_paths = probes.PROBE_PATHS
+    if settings.metrics_require_auth:
+        open_paths = open_paths - {probes.METRICS_PATH}
+    open_paths |= playground.open_paths(settings)
+    # Limits and usage run inside the key check, which sets the request's key.
+    app.add_middleware(KeyLimitsMiddleware, limiter=keys.limiter, usage=keys)
+    app.add_middleware(
+        ApiKeyMiddleware, ring=keys, open_paths=open_paths, admin_key=settings.admin_key
+    )
     # Each middleware added runs before the ones added earlier: request id and access log
     # first (every answer carries an id and is logged), then the raw-request limits, then the
-    # drain (503 once shutting down), then the API key.
+    # drain (503 once shutting down), then the API key, then the key's limits.
     app.add_middleware(DrainMiddleware, drain=state.lifecycle.drain)
     app.add_middleware(
         RequestGuardMiddleware, limits=settings.limits, streamed_paths=batches.streamed_paths
@@ -126,7 +140,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
     install_cors(app, settings)  # outermost: answers preflights before the key check
     registry, limits = state.registry, settings.limits
-    routers = (
+    routers = [
         probes.probes_router(state.lifecycle, registry, state.store, state.metrics),
         models_router(registry, settings.owned_by),
         generation_router(registry, limits),
@@ -134,7 +148,9 @@ def create_app(
         messages_router(registry, limits),
         encoders_router(registry, limits),
         batches.router,
-    )
+    ]
+    if settings.admin_key:
+        routers.append(admin_router(keys))
     for router in routers:
         app.include_router(router)
     playground.install_playground(app, settings)

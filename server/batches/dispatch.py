@@ -23,6 +23,8 @@ from server.core.settings import BatchSettings, EncoderModelConfig, GenerateMode
 from server.store.batches import DONE, FAILED, Claimed
 
 INTERNAL_BASE = "http://batch.internal"
+# Beside the runner's own key: the key the batch was created with (models and usage are its).
+ON_BEHALF_HEADER = "x-batch-api-key"
 # Answers that say "not now" rather than "not this request": the line runs again later
 # (529: a full queue, as the Messages API tells it).
 RETRYABLE = frozenset({429, 503, 529})
@@ -97,11 +99,10 @@ class Dispatcher:
         priority = self._priority(body)
         if priority is not None:
             body["priority"] = priority
-        response = await self._client.post(
-            line.endpoint,
-            content=json.dumps(body),
-            headers={"authorization": f"Bearer {self.key}", "content-type": "application/json"},
-        )
+        headers = {"authorization": f"Bearer {self.key}", "content-type": "application/json"}
+        if line.api_key is not None:
+            headers[ON_BEHALF_HEADER] = line.api_key
+        response = await self._client.post(line.endpoint, content=json.dumps(body), headers=headers)
         if response.status_code in RETRYABLE:
             return Outcome(True)
         payload = response.text

@@ -18,6 +18,7 @@ from server.batches.protocol import (
     FileObject,
 )
 from server.batches.service import BatchService
+from server.http.deps import InfoDep
 from server.http.route import json_response
 
 FILES_PATH = "/v1/files"
@@ -91,9 +92,11 @@ def batches_router(files: FilesService, batches: BatchService) -> APIRouter:
         return _json(await files.delete(file_id))
 
     @router.post(BATCHES_PATH, response_model=Batch)
-    async def create_batch(body: BatchCreateRequest) -> Response:
-        """Create a batch from an uploaded JSONL file; it runs in the background."""
-        return _json(await batches.create(body))
+    async def create_batch(body: BatchCreateRequest, info: InfoDep) -> Response:
+        """Create a batch from an uploaded JSONL file; it runs in the background, for the
+        key that created it."""
+        key = info.key
+        return _json(await batches.create(body, None if key is None else key.id or key.name))
 
     @router.get(BATCHES_PATH, response_model=BatchList)
     async def list_batches(

@@ -50,8 +50,10 @@ class BatchService:
         self.runner = runner
         self.settings = settings
 
-    async def create(self, request: BatchCreateRequest) -> Batch:
-        """Accept a batch (``validating``); the runner validates its file and runs it."""
+    async def create(self, request: BatchCreateRequest, api_key: str | None = None) -> Batch:
+        """Accept a batch (``validating``); the runner validates its file and runs it.
+        ``api_key`` (the id, or name, of the key that created it) is the key its lines act
+        for: its models, and its usage."""
         source = await self.files.store.get(request.input_file_id)
         if source is None:
             raise NotFound("File", request.input_file_id, param="input_file_id")
@@ -73,6 +75,7 @@ class BatchService:
             total=0,
             output_file_id=None,
             error_file_id=None,
+            api_key=api_key,
             body={"completion_window": request.completion_window, "metadata": request.metadata},
         )
         await self.store.create(row)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 
+from server.core.keys import KeyGrant, TokenQuota
+
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
@@ -25,6 +27,13 @@ class RequestInfo:
     completion_tokens: int = 0
     cached_tokens: int = 0  # prompt tokens the engine's prefix cache already held
     deadline: float | None = None  # time.monotonic() by which work must start (header)
+    key: KeyGrant | None = None  # the API key the request came with (None: auth is off)
+    quota: TokenQuota | None = None  # the key's token budget, where it has a tpm limit
+
+    def reserve_tokens(self, tokens: int) -> None:
+        """Reserve ``tokens`` of the key's tpm at admission (no-op without a tpm limit)."""
+        if self.quota is not None:
+            self.quota.reserve(tokens)
 
     def served_by(self, model: str, task: str, endpoint: str) -> None:
         """Record the served model (which labels the request's metrics and access log)."""

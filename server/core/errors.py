@@ -111,6 +111,18 @@ class Overloaded(ServerError):
         self.retry_after_s = retry_after_s
 
 
+class RateLimited(ServerError):
+    """The request's API key is over one of its limits (rpm, tpm, concurrency); 429 with
+    ``Retry-After`` (not ``Overloaded``: the server has room, this key has not)."""
+
+    status = 429
+    error_type = "rate_limit_error"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1):
+        super().__init__(message, code="rate_limit_exceeded")
+        self.retry_after_s = retry_after_s
+
+
 class Unavailable(ServerError):
     """The model or a worker is not available right now; retryable (503)."""
 

@@ -9,7 +9,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from server.core.context import REQUEST_ID
 
-_ACCESS_FIELDS = ("model", "status", "latency_ms", "prompt_tokens", "completion_tokens")
+_ACCESS_FIELDS = ("model", "key", "status", "latency_ms", "prompt_tokens", "completion_tokens")
 
 
 class _RequestIdFilter(logging.Filter):

@@ -147,6 +147,19 @@ class Metrics:
             (*MODEL_LABELS, "reason"),
             registry=r,
         )
+        # API keys (by name, never by secret): answered requests and their tokens.
+        self.key_requests = Counter(
+            f"{p}_key_requests",
+            "Answered requests (status below 400) by API key name and model.",
+            ("key", "model"),
+            registry=r,
+        )
+        self.key_tokens = Counter(
+            f"{p}_key_tokens",
+            "Tokens of answered requests by API key name, model and kind (input, output).",
+            ("key", "model", "kind"),
+            registry=r,
+        )
         # Batches (their lines run through the endpoints above, counted there too).
         self.batch_lines = Counter(
             f"{p}_batch_lines",

@@ -16,10 +16,12 @@ from server.core.errors import DeadlineExceeded
 @dataclass(frozen=True, slots=True)
 class QueueOrder:
     """``priority``: lower runs earlier (vLLM's convention); ``deadline``: ``time.monotonic()``
-    by which the work must have started, or None."""
+    by which the work must have started, or None; ``tenant``: the API key's name, the unit of
+    fair sharing between clients of one priority ("" without keys)."""
 
     priority: int = 0
     deadline: float | None = None
+    tenant: str = ""
 
     def remaining(self) -> float | None:
         """Seconds left until the deadline (0 once passed), None without one."""

@@ -140,7 +140,8 @@ def _handler(
     async def handle(body: Any, request: Request, info: InfoDep) -> Response:
         model = models.model(body.model, info)
         check_encoder(body, limits)
-        order = QueueOrder(body.priority, info.deadline)
+        tenant = info.key.name if info.key is not None else ""
+        order = QueueOrder(body.priority, info.deadline, tenant)
 
         def answer(reply: Reply) -> Response:
             info.prompt_tokens = reply.prompt_tokens

@@ -1,23 +1,46 @@
-"""Optional API-key authentication (``Authorization: Bearer KEY``, or ``x-api-key: KEY`` as
-Anthropic's clients send it), checked in constant time.
+"""API-key authentication (``Authorization: Bearer KEY``, or ``x-api-key: KEY`` as Anthropic's
+clients send it), and the admin key of ``/admin/v1/*``.
 
 Pure ASGI middleware in front of routing: the decision is made on the raw path the server
-will route, so path tricks cannot reach a protected handler without a key.
+will route, so path tricks cannot reach a protected handler without a key. Which keys are
+valid is the key ring's business (static keys of the configuration, keys of the store, the
+batch runner's own); here a request is let through with its key's grant in its
+``RequestInfo``, or answered 401.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.core.errors import Unauthorized
+from server.core.errors import Unauthorized, Unavailable
+from server.core.keys import KeyGrant
 from server.http.errors import send_error
+from server.http.request_context import request_info
+
+ADMIN_PREFIX = "/admin/"
+# Sent by the batch runner beside its own key: the id of the key its batch was created with.
+ON_BEHALF_HEADER = b"x-batch-api-key"
 
 
-def _digest(token: bytes) -> bytes:
-    return hashlib.sha256(token).digest()
+class KeyRing(Protocol):
+    """The keys the server accepts (``server.keys.service.KeyService``)."""
+
+    @property
+    def required(self) -> bool:
+        """Whether every API request needs a valid key."""
+        ...
+
+    async def wait_loaded(self) -> bool:
+        """Whether the keys are known (waits a bounded time for the first read)."""
+        ...
+
+    def authenticate(self, token: bytes, on_behalf: str | None = None) -> KeyGrant | None:
+        """The grant of the key ``token``, None if it is no valid key."""
+        ...
 
 
 def _token(headers: list[tuple[bytes, bytes]]) -> bytes:
@@ -32,35 +55,71 @@ def _token(headers: list[tuple[bytes, bytes]]) -> bytes:
     return api_key
 
 
+def _bearer(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The key of ``Authorization: Bearer KEY`` (the only way the admin key is sent)."""
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            return token.strip() if scheme.lower() == b"bearer" else b""
+    return b""
+
+
+def _header(headers: list[tuple[bytes, bytes]], wanted: bytes) -> str | None:
+    for name, value in headers:
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def _digest(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
+
+
+def _unauthorized() -> Unauthorized:
+    return Unauthorized(
+        "Missing or invalid API key (send 'Authorization: Bearer KEY' or 'x-api-key: KEY')",
+        code="invalid_api_key",
+    )
+
+
 class ApiKeyMiddleware:
-    """Answers 401 in the OpenAI shape unless the request carries an accepted key."""
+    """Answers 401 in the API family's shape unless the request carries an accepted key
+    (when keys are required); ``/admin/`` paths take the admin key only."""
 
-    def __init__(self, app: ASGIApp, keys: list[str], open_paths: frozenset[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        ring: KeyRing,
+        open_paths: frozenset[str],
+        admin_key: str | None = None,
+    ) -> None:
         self.app = app
-        # Digests, compared digest to digest: equal lengths, so the time taken reveals
-        # neither a key's length nor which key matched.
-        self.digests = [_digest(k.encode()) for k in keys]
+        self.ring = ring
         self.open_paths = open_paths
-
-    def _authorized(self, scope: Scope) -> bool:
-        token = _token(scope.get("headers", []))
-        if not token:
-            return False
-        digest = _digest(token)
-        matched = False
-        for key in self.digests:
-            matched |= hmac.compare_digest(digest, key)
-        return matched
+        # A digest compared to a digest: equal lengths, so timing reveals nothing of the key.
+        self.admin_digest = _digest(admin_key.encode()) if admin_key else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") in self.open_paths:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in self.open_paths:
             await self.app(scope, receive, send)
             return
-        if self._authorized(scope):
-            await self.app(scope, receive, send)
+        headers = scope.get("headers", [])
+        if path.startswith(ADMIN_PREFIX):
+            if self.admin_digest is not None and hmac.compare_digest(
+                _digest(_bearer(headers)), self.admin_digest
+            ):
+                await self.app(scope, receive, send)
+                return
+            await send_error(scope, send, _unauthorized(), [(b"www-authenticate", b"Bearer")])
             return
-        error = Unauthorized(
-            "Missing or invalid API key (send 'Authorization: Bearer KEY' or 'x-api-key: KEY')",
-            code="invalid_api_key",
-        )
-        await send_error(scope, send, error, [(b"www-authenticate", b"Bearer")])
+        if not await self.ring.wait_loaded():
+            error = Unavailable("API keys cannot be read: the store is unavailable")
+            await send_error(scope, send, error)
+            return
+        grant = self.ring.authenticate(_token(headers), _header(headers, ON_BEHALF_HEADER))
+        if grant is None and self.ring.required:
+            await send_error(scope, send, _unauthorized(), [(b"www-authenticate", b"Bearer")])
+            return
+        request_info(scope).key = grant
+        await self.app(scope, receive, send)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from server.core.errors import ModelNotFound
 from server.core.registry import ModelRegistry, ServedModel, ServesSeveralTasks
+from server.http.deps import InfoDep
 from server.http.model_cards import ModelCard, ModelList
 
 
@@ -31,13 +33,18 @@ def models_router(registry: ModelRegistry, owner: str) -> APIRouter:
     router = APIRouter(tags=["models"])
 
     @router.get("/v1/models", response_model=ModelList)
-    async def list_models() -> ModelList:
-        """Every configured model, loaded or not."""
-        return ModelList(data=[_card(m, owner) for m in registry])
+    async def list_models(info: InfoDep) -> ModelList:
+        """Every configured model, loaded or not, that the request's key may use."""
+        key = info.key
+        return ModelList(
+            data=[_card(m, owner) for m in registry if key is None or key.allows(m.name)]
+        )
 
     @router.get("/v1/models/{model_id:path}", response_model=ModelCard)
-    async def get_model(model_id: str) -> ModelCard:
-        """One configured model (404 for an unknown name)."""
+    async def get_model(model_id: str, info: InfoDep) -> ModelCard:
+        """One configured model (404 for an unknown name, or one the key may not use)."""
+        if info.key is not None and not info.key.allows(model_id):
+            raise ModelNotFound(model_id)
         return _card(registry.get(model_id), owner)
 
     return router

@@ -139,6 +139,7 @@ class RequestContextMiddleware:
                 "method": scope.get("method", ""),
                 "path": path,
                 "model": info.model or None,
+                "key": info.key.name if info.key is not None else None,
                 "status": status,
                 "latency_ms": round(latency * 1000, 2),
                 "prompt_tokens": info.prompt_tokens,

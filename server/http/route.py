@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server.core.context import RequestInfo
+from server.core.errors import ModelNotFound
 from server.core.registry import ModelRegistry, ServedModel
 from server.http.disconnect import ClientDisconnected, cancel_on_disconnect, client_closed
 
@@ -41,7 +42,10 @@ class ModelRoute(Generic[M]):
 
     def model(self, name: str, info: RequestInfo) -> M:
         """The loaded model called ``name`` that serves this route's task (typed errors:
-        404 unknown, 400 wrong task, 503 loading); ``info`` is labelled with it."""
+        404 unknown or outside the request's key's models, 400 wrong task, 503 loading);
+        ``info`` is labelled with it."""
+        if info.key is not None and not info.key.allows(name):
+            raise ModelNotFound(name)  # as for a model that does not exist: nothing is told
         model = self.registry.lookup(name, self.kind, self.task)
         info.served_by(model.name, model.task, self.path)
         return model

@@ -47,6 +47,7 @@ class Claimed:
     custom_id: str
     endpoint: str
     body: dict[str, Any]
+    api_key: str | None = None  # the id (or name) of the key the batch was created with
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ class BatchStore:
         async def claim(session: AsyncSession) -> list[Claimed]:
             now = time.time()
             rows = await session.execute(
-                select(BatchLine, StoredBatch.endpoint)
+                select(BatchLine, StoredBatch.endpoint, StoredBatch.api_key)
                 .join(StoredBatch, StoredBatch.id == BatchLine.batch_id)
                 .where(
                     StoredBatch.status == "in_progress",
@@ -288,10 +289,10 @@ class BatchStore:
                 .with_for_update(skip_locked=True, of=BatchLine)
             )
             claimed: list[Claimed] = []
-            for line, endpoint in rows:
+            for line, endpoint, api_key in rows:
                 line.state, line.owner, line.lease_until = RUNNING, self.owner, now + lease_s
                 claimed.append(
-                    Claimed(line.batch_id, line.line, line.custom_id, endpoint, line.body)
+                    Claimed(line.batch_id, line.line, line.custom_id, endpoint, line.body, api_key)
                 )
             return claimed
 

@@ -90,6 +90,8 @@ class StoredBatch(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     output_file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The name of the API key the batch was created with (its lines' usage is filed under it).
+    api_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
     # Timestamps by name (in_progress_at, finalizing_at, ...), errors, metadata.
     body: Mapped[dict[str, Any]] = mapped_column(Json)
 
@@ -115,3 +117,45 @@ class BatchLine(Base):
     result: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (Index("ix_batch_lines_state", "batch_id", "state"),)
+
+
+class ApiKey(Base):
+    """One API key: its name, the digest of its secret (never the secret), what it may use
+    (``models`` None: every model) and its limits (None: none)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    models: Mapped[list[str] | None] = mapped_column(Json, nullable=True)
+    rpm: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tpm: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_concurrent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class KeyRateWindow(Base):
+    """Requests and tokens of one key in one minute, summed over every replica."""
+
+    __tablename__ = "key_rate_windows"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KeyUsage(Base):
+    """Usage of one key (by name) and model on one UTC date, summed over every replica."""
+
+    __tablename__ = "key_usage"
+
+    key: Mapped[str] = mapped_column(String(256), primary_key=True)
+    model: Mapped[str] = mapped_column(String(256), primary_key=True)
+    date: Mapped[str] = mapped_column(String(10), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,6 +15,7 @@ from server.batches.message_batches.protocol import (
     MessageBatchList,
 )
 from server.batches.message_batches.service import MessageBatchService
+from server.http.deps import InfoDep
 from server.http.route import json_response
 
 PATH = "/v1/messages/batches"
@@ -34,9 +35,14 @@ def message_batches_router(service: MessageBatchService) -> APIRouter:
     router = APIRouter(tags=["messages"])
 
     @router.post(PATH, response_model=MessageBatch)
-    async def create_message_batch(body: MessageBatchCreate, request: Request) -> Response:
-        """Create a batch of Messages requests; it runs in the background."""
-        return _json(await service.create(body, _base(request)))
+    async def create_message_batch(
+        body: MessageBatchCreate, request: Request, info: InfoDep
+    ) -> Response:
+        """Create a batch of Messages requests; it runs in the background, for the key that
+        created it."""
+        key = info.key
+        api_key = None if key is None else key.id or key.name
+        return _json(await service.create(body, _base(request), api_key))
 
     @router.get(PATH, response_model=MessageBatchList)
     async def list_message_batches(

@@ -108,7 +108,11 @@ class MessageBatchService:
         counts = await self.store.counts([row.id])
         return self._object(row, counts.get(row.id, Counts()), base_url)
 
-    async def create(self, request: MessageBatchCreate, base_url: str) -> MessageBatch:
+    async def create(
+        self, request: MessageBatchCreate, base_url: str, api_key: str | None = None
+    ) -> MessageBatch:
+        """Accept a batch, its lines stored with it; ``api_key`` (the id, or name, of the key
+        that created it) is the key its lines act for."""
         lines = _requests(request, self.settings.max_lines)
         now = time.time()
         row = StoredBatch(
@@ -123,6 +127,7 @@ class MessageBatchService:
             total=0,
             output_file_id=None,
             error_file_id=None,
+            api_key=api_key,
             body={"in_progress_at": int(now)},
         )
         await self.store.create(row, lines)

@@ -8,6 +8,7 @@
 """
 
 from server.core.settings.base import BUNDLED_PREFIX, DEFAULT_CONFIG, ENV_PREFIX
+from server.core.settings.keys import KeySettings
 from server.core.settings.limits import RequestLimits
 from server.core.settings.models import (
     BatchingOptions,
@@ -31,6 +32,7 @@ __all__ = [
     "EncoderTask",
     "GenerateModelConfig",
     "GenerateTask",
+    "KeySettings",
     "ModelConfig",
     "RequestLimits",
     "Settings",

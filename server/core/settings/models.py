@@ -45,6 +45,13 @@ class BatchingOptions(Strict):
     """Dynamic batcher limits for one encoder model."""
 
     max_batch_size: int = Field(32, ge=1, description="Max inputs in one model batch.")
+    shared_batch_size: int = Field(
+        8,
+        ge=1,
+        description="Max inputs in one batch while inputs of several API keys are queued: the "
+        "keys take turns, and smaller batches let one key's lone request through sooner beside "
+        "another key's flood.",
+    )
     max_batch_tokens: int = Field(8192, ge=1, description="Max padded tokens in one model batch.")
     max_wait_ms: float = Field(
         2.0, ge=0, description="How long a partial batch waits to fill while another runs."

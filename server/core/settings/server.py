@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from server.core.settings.base import DEFAULT_CONFIG, ENV_PREFIX
+from server.core.settings.keys import KeySettings
 from server.core.settings.limits import RequestLimits
 from server.core.settings.models import ModelConfig
 from server.core.settings.store import BatchSettings, StoreSettings
@@ -62,6 +63,15 @@ class Settings(BaseSettings):
     )
     api_keys_file: Path | None = Field(
         None, description="File with one accepted API key per line (e.g. a mounted Secret)."
+    )
+    admin_key: str | None = Field(
+        None,
+        description="Key of the admin API (/admin/v1/*, sent as 'Authorization: Bearer'); unset: "
+        "no admin API. It is not a user key and does not by itself turn auth on.",
+    )
+    keys: KeySettings = Field(
+        default_factory=KeySettings,  # type: ignore[arg-type]
+        description="API keys of the store: how often replicas re-read them.",
     )
     metrics_require_auth: bool = Field(
         False, description="Require an API key for /metrics too (/health and /ready never)."

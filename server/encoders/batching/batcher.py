@@ -9,6 +9,11 @@ busy, only a full batch is sent ahead (``prefetch``): a partial one keeps fillin
 runner frees up, so that batches grow under load instead of splitting into small ones.
 Results go back to each request in its own input order, however its inputs were split.
 
+Several API keys queued at the first priority share the model: the queue gives them turns
+(``queue.PendingQueue``) and batches take the inputs in those turns, at most
+``shared_batch_size`` of them, so that one key's lone request waits for a short batch, not
+behind another key's flood in full-size ones.
+
 Each batch asks the model's :class:`~server.encoders.cpu_budget.CpuBudget` whether it runs
 ``alone`` (nothing else runs or waits: the runner may then give it every core of the model)
 and hands the answer to the runner.
@@ -94,6 +99,7 @@ class DynamicBatcher(Generic[P, R]):
     ) -> None:
         self._runner = runner
         self._max_size = options.max_batch_size
+        self._shared_size = min(options.shared_batch_size, options.max_batch_size)
         self._max_tokens = options.max_batch_tokens
         self._max_wait = options.max_wait_ms / 1000.0
         self._max_queue = options.max_queue
@@ -189,7 +195,7 @@ class DynamicBatcher(Generic[P, R]):
         now = time.monotonic()
         call = Call(queued=n)
         items = [
-            Item(length, payload, loop.create_future(), now, call, order.priority)
+            Item(length, payload, loop.create_future(), now, call, order.priority, order.tenant)
             for payload, length in zip(payloads, lengths, strict=True)
         ]
         was_empty = not self._pending
@@ -230,7 +236,8 @@ class DynamicBatcher(Generic[P, R]):
     # -- scheduling ---------------------------------------------------------------------------
 
     def _is_full(self) -> bool:
-        return len(self._pending) >= self._max_size or self._pending_tokens >= self._max_tokens
+        size = self._shared_size if self._pending.shared else self._max_size
+        return len(self._pending) >= size or self._pending_tokens >= self._max_tokens
 
     async def _schedule(self) -> None:
         while True:
@@ -248,7 +255,10 @@ class DynamicBatcher(Generic[P, R]):
                 await self._sleep()
                 continue
             full = self._is_full()
-            busy = self._in_flight >= (self._max_in_flight if full else self._runners)
+            # Shared between keys, nothing is sent ahead: a key's next turn must not queue
+            # behind batches of another key's inputs already handed to the runners.
+            ahead = full and not self._pending.shared
+            busy = self._in_flight >= (self._max_in_flight if ahead else self._runners)
             if busy:
                 await self._sleep()  # until a batch finishes or this one fills up
                 continue
@@ -268,10 +278,15 @@ class DynamicBatcher(Generic[P, R]):
                 await self._wake.wait()
 
     def _take(self) -> list[Item]:
-        window = list(islice(self._pending, self._window))
-        lengths = [item.length for item in window]
-        chosen = select_batch(lengths, self._max_size, self._max_tokens)
-        batch = [window[i] for i in chosen]
+        if self._pending.shared:
+            # Several keys queued: the next inputs in their turns, in a smaller batch (the
+            # length grouping would pass over a lone key's input of another length).
+            batch = self._in_turn()
+        else:
+            window = list(islice(self._pending, self._window))
+            lengths = [item.length for item in window]
+            chosen = select_batch(lengths, self._max_size, self._max_tokens)
+            batch = [window[i] for i in chosen]
         now = time.monotonic()
         for item in batch:
             self._pending.remove(item)
@@ -284,6 +299,18 @@ class DynamicBatcher(Generic[P, R]):
             self._observer.on_queue_wait(now - item.enqueued)
         batch_lengths = [item.length for item in batch]
         self._observer.on_batch(len(batch), padded_tokens(batch_lengths), sum(batch_lengths))
+        return batch
+
+    def _in_turn(self) -> list[Item]:
+        """The first inputs in queue order, up to the shared batch size and the token budget
+        (the first one always, even alone over the budget)."""
+        batch: list[Item] = []
+        longest = 0
+        for item in islice(self._pending, self._shared_size):
+            longest = max(longest, item.length)
+            if batch and longest * (len(batch) + 1) > self._max_tokens:
+                break
+            batch.append(item)
         return batch
 
     async def _execute(self, batch: list[Item], alone: bool) -> None:

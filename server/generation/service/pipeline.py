@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from contextlib import aclosing, contextmanager
+from dataclasses import replace
 from typing import TypeVar
 
 from server.core.context import RequestInfo
@@ -75,16 +76,23 @@ class _TokenClock:
         self._last = at
 
 
+# Keys' ranks (their requests already in flight) within one client priority, when the engine
+# schedules by priority: a key's first request runs before another key's hundredth.
+RANK_SPAN = 1024
+
+
 class _Slot:
     """An admitted request not yet counted in flight; released once, by whichever comes
     first: its first engine request starting, or its admission ending."""
 
-    def __init__(self, service: GenerationService) -> None:
+    def __init__(self, service: GenerationService, tenant: str) -> None:
         self._service: GenerationService | None = service
+        self.tenant = tenant
 
     def release(self) -> None:
         if self._service is not None:
             self._service.starting -= 1
+            self._service.hold(self.tenant, -1)
             self._service = None
 
 
@@ -113,6 +121,7 @@ class GenerationService:
         self.parsers = parsers  # the model's tool-call and reasoning formats, if configured
         self.in_flight = 0  # engine requests running or queued in the engine
         self.starting = 0  # admitted requests still being tokenized and started
+        self.held: dict[str, int] = {}  # both of the above, by API key ("" without keys)
 
     # --- the endpoints ----------------------------------------------------------------------
 
@@ -128,28 +137,57 @@ class GenerationService:
 
     # --- admission ------------------------------------------------------------------------
 
+    def hold(self, tenant: str, delta: int) -> None:
+        """Count ``delta`` more requests of ``tenant`` starting or in flight."""
+        held = self.held.get(tenant, 0) + delta
+        if held:
+            self.held[tenant] = held
+        else:
+            self.held.pop(tenant, None)
+
     @contextmanager
-    def _admission(self, priority: int) -> Iterator[_Slot]:
-        """Admit a request (400 for a priority the engine ignores, 429 when full). Its slot
-        counts it until its first engine request starts and counts itself in flight."""
-        self._admit(priority)
+    def _admission(self, priority: int, tenant: str) -> Iterator[_Slot]:
+        """Admit a request (400 for a priority the engine ignores, 429 when full or when its
+        key holds more than its share). Its slot counts it until its first engine request
+        starts and counts itself in flight."""
+        self._admit(priority, tenant)
         self.starting += 1
-        slot = _Slot(self)
+        self.hold(tenant, 1)
+        slot = _Slot(self, tenant)
         try:
             yield slot
         finally:
             slot.release()
 
-    def _admit(self, priority: int) -> None:
+    def _admit(self, priority: int, tenant: str) -> None:
         if priority != 0 and not self.priority_scheduling:
             raise InvalidRequest(
                 f"model '{self.name}' schedules first come, first served: 'priority' needs "
                 "engine.enable_priority_scheduling in its config",
                 param="priority",
             )
-        if self.in_flight + self.starting >= self.max_in_flight:
+        total = self.in_flight + self.starting
+        if total >= self.max_in_flight:
             self.metrics.rejected.labels(self.name, "generate", "queue_full").inc()
             raise Overloaded(f"model '{self.name}' has too many requests in flight; retry later")
+        # Fair share: past half full, a key holding its share of the slots (divided by the
+        # keys holding any) waits, so that the other keys' requests find room. Alone, a key's
+        # share is every slot.
+        keys = len(self.held) + (tenant not in self.held)
+        share = max(1, self.max_in_flight // keys)
+        if total * 2 >= self.max_in_flight and self.held.get(tenant, 0) >= share:
+            self.metrics.rejected.labels(self.name, "generate", "fair_share").inc()
+            raise Overloaded(
+                f"model '{self.name}' is busy and this API key holds its share of it; retry later"
+            )
+
+    def _ranked(self, spec: SamplingSpec, tenant: str) -> SamplingSpec:
+        """With priority scheduling, a key's requests queue behind other keys' earlier ones
+        of the same priority (rank: its requests already held); client priority first."""
+        if not self.priority_scheduling or not tenant:
+            return spec
+        rank = min(self.held.get(tenant, 1) - 1, RANK_SPAN - 1)
+        return replace(spec, priority=spec.priority * RANK_SPAN + rank)
 
     async def _started(
         self, stream: AsyncGenerator[T, None], info: RequestInfo
@@ -171,6 +209,7 @@ class GenerationService:
     ) -> AsyncGenerator[GenerationStep, None]:
         """Engine steps for one prompt, counted in flight while they run."""
         self.in_flight += 1
+        self.hold(slot.tenant, 1)
         slot.release()
         try:
             # aclosing: when our consumer stops early, the engine request is aborted now,
@@ -185,20 +224,27 @@ class GenerationService:
                     yield step
         finally:
             self.in_flight -= 1
+            self.hold(slot.tenant, -1)
 
     # --- the pipeline -----------------------------------------------------------------------
 
     async def serve(self, adapter: RequestAdapter[R, C], info: RequestInfo) -> R | AsyncIterator[C]:
         """The response of ``adapter``'s request, or an iterator of its chunks when streaming."""
         request = adapter.request
-        with self._admission(request.priority) as slot:
+        tenant = info.key.name if info.key is not None else ""
+        with self._admission(request.priority, tenant) as slot:
             prompt_ids = await asyncio.to_thread(adapter.prompt_ids, self.prompts)
             max_len, cap = self.engine.max_model_len, self.max_output_tokens
-            specs = [adapter.spec(len(ids), max_len, cap) for ids in prompt_ids]
+            specs = [
+                self._ranked(adapter.spec(len(ids), max_len, cap), tenant) for ids in prompt_ids
+            ]
             if specs[0].logit_bias:
                 self.prompts.check_ids([token for token, _ in specs[0].logit_bias], "logit_bias")
             adapter.prepare(self.prompts, prompt_ids)
-            info.prompt_tokens = sum(len(ids) for ids in prompt_ids)
+            prompt_tokens = sum(len(ids) for ids in prompt_ids)
+            # The key's tpm holds what the request may use at most: prompt and max_tokens.
+            info.reserve_tokens(prompt_tokens + sum(s.max_tokens * s.n for s in specs))
+            info.prompt_tokens = prompt_tokens
             clock = _TokenClock(info, self.metrics)
             rid = info.request_id
             runs = [

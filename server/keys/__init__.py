@@ -1,0 +1,1 @@
+"""API keys of the store: the keys a replica accepts, their limits and their usage."""
