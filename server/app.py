@@ -40,6 +40,7 @@ from server.http.request_context import RequestContextMiddleware
 from server.state import ServerState, attach_state
 from server.store.database import Database
 from server.store.responses import ResponseStore
+from server.tasks.router import tasks_router
 
 ModelConfig = GenerateModelConfig | EncoderModelConfig
 ModelFactory = Callable[[ModelConfig, Settings, Metrics], ServedModel]
@@ -133,6 +134,7 @@ def create_app(
         responses_router(responses, registry),
         messages_router(registry, limits),
         encoders_router(registry, limits),
+        tasks_router(registry, limits),
         batches.router,
     )
     for router in routers:

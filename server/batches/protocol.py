@@ -15,6 +15,8 @@ ENDPOINTS = (
     "/v1/rerank",
     "/v1/classify",
     "/v1/ner",
+    "/v1/summarize",
+    "/v1/translate",
 )
 BatchStatus = Literal[
     "validating",

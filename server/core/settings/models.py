@@ -10,7 +10,9 @@ from pydantic import Field, field_validator, model_validator
 from server.core.settings.base import BUNDLED_PREFIX, Strict
 
 GenerateTask = Literal["generate"]
-EncoderTask = Literal["embed", "classify", "ner", "rerank"]
+EncoderTask = Literal["embed", "classify", "ner", "rerank", "summarize", "translate"]
+# Tasks of encoder-decoder models (generate() in the encoder workers).
+SEQ2SEQ_TASKS = ("summarize", "translate")
 
 
 class VllmEngineOptions(Strict):
@@ -50,6 +52,22 @@ class BatchingOptions(Strict):
         2.0, ge=0, description="How long a partial batch waits to fill while another runs."
     )
     max_queue: int = Field(1024, ge=1, description="Queued inputs before answering 429.")
+
+
+class Seq2SeqOptions(Strict):
+    """Encoder-decoder models (summarize, translate): the server's bounds on generation."""
+
+    max_new_tokens: int = Field(
+        512, ge=1, description="Most tokens one output may have (requests asking more: 400)."
+    )
+    max_num_beams: int = Field(8, ge=1, description="Most beams a request may ask for.")
+    prefix: str | None = Field(
+        None,
+        description="Text prepended to every input; if unset, the model's own task prefix "
+        "(T5's task_specific_params: 'summarize: ', 'translate English to German: ').",
+    )
+    src_lang: str | None = Field(None, description="Default source language (M2M100, NLLB).")
+    tgt_lang: str | None = Field(None, description="Default target language (M2M100, NLLB).")
 
 
 class _ModelBase(Strict):
@@ -154,11 +172,17 @@ class EncoderModelConfig(_ModelBase):
         ),
     )
     batching: BatchingOptions = Field(default_factory=BatchingOptions)  # type: ignore[arg-type]
+    seq2seq: Seq2SeqOptions = Field(
+        default_factory=Seq2SeqOptions,  # type: ignore[arg-type]
+        description="Generation bounds of a summarize or translate model.",
+    )
 
     @model_validator(mode="after")
     def _quantize_needs_onnx(self) -> EncoderModelConfig:
         if self.quantize is not None and self.backend == "torch":
             raise ValueError("quantize needs backend 'onnx' or 'auto'")
+        if self.task in SEQ2SEQ_TASKS and (self.backend == "onnx" or self.quantize):
+            raise ValueError(f"task '{self.task}' runs on torch: backend 'onnx' is not supported")
         return self
 
 
