@@ -7,6 +7,8 @@ every model route (:class:`~server.http.route.ModelRoute`, :func:`~server.http.r
 
 from __future__ import annotations
 
+from typing import Any
+
 import pydantic_core
 from fastapi import APIRouter, Request, Response
 
@@ -17,7 +19,8 @@ from server.core.settings import RequestLimits
 from server.encoders.model import EncoderModel
 from server.http.deps import InfoDep
 from server.http.route import ModelRoute, json_response, respond
-from server.tasks.handlers import HANDLERS, Answer, TaskHandler
+from server.tasks.common import Answer
+from server.tasks.handlers import HANDLERS, TaskHandler
 from server.tasks.protocol import TaskPayload
 
 PATH = "/models"
@@ -38,6 +41,19 @@ def _handler(registry: ModelRegistry, name: str) -> TaskHandler:
     return handler
 
 
+def _parameters(handler: TaskHandler, payload: TaskPayload) -> dict[str, Any]:
+    """The payload's parameters: under ``parameters``, and at the root where the spec puts
+    them there; another key at the root is a 400 naming it."""
+    extra = dict(payload.model_extra or {})
+    if extra and not handler.root_parameters:
+        name = next(iter(extra))
+        raise InvalidRequest(
+            f"{handler.pipeline_tag}: unknown field '{name}' (parameters go in 'parameters')",
+            param=name,
+        )
+    return {**(payload.parameters or {}), **extra}
+
+
 def tasks_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter:
     """The Hugging Face task API on ``registry``'s encoder models."""
     router = APIRouter(tags=["hugging face tasks"])
@@ -51,7 +67,7 @@ def tasks_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter:
         handler = _handler(registry, name)
         model = ModelRoute(registry, EncoderModel, handler.task, PATH).model(name, info)
         order = QueueOrder(0, info.deadline)
-        work = handler.run(model, payload.inputs, payload.parameters or {}, order, limits)
+        work = handler.run(model, payload.inputs, _parameters(handler, payload), order, limits)
 
         def answer(result: Answer) -> Response:
             info.prompt_tokens = result.prompt_tokens

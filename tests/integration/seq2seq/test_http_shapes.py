@@ -12,6 +12,8 @@ from tests.integration.seq2seq.reference import generate, token_id
 from tests.support.seq2seq_models import Seq2SeqModels
 from tests.support.server import ServerProcess
 
+pytestmark = pytest.mark.integration
+
 TEXT = "people met at the market to sell bread , fish and apples ."
 PARAMS = {"max_new_tokens": 10, "num_beams": 2}
 
@@ -69,6 +71,7 @@ def test_task_api_takes_a_list_of_inputs(seq2seq_server: ServerProcess) -> None:
     ("path", "body", "status", "words"),
     [
         ("/models/nope", {"inputs": TEXT}, 404, ["nope"]),
+        ("/models/bart", {"inputs": TEXT, "max_length": 5}, 400, ["summarization", "max_length"]),
         ("/models/bart", {"inputs": 12}, 400, ["summarization", "inputs"]),
         ("/models/bart", {"inputs": ""}, 400, ["summarization"]),
         ("/models/marian", {"inputs": {"question": "q", "context": "c"}}, 400, ["translation"]),

@@ -12,6 +12,8 @@ from tests.integration.seq2seq.reference import generate, token_id
 from tests.support.seq2seq_models import Seq2SeqModels
 from tests.support.server import ServerProcess
 
+pytestmark = pytest.mark.integration
+
 TEXTS = [
     "the cat sat on the mat .",
     "people met at the market to sell bread , fish and apples while the rain fell on the town",
