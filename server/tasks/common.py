@@ -9,11 +9,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from server.core.context import RequestInfo
 from server.core.errors import InvalidRequest
 from server.core.limits import check_text, check_texts
 from server.core.scheduling import QueueOrder
 from server.core.settings import RequestLimits
-from server.encoders.model import EncoderModel
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -27,8 +27,11 @@ class Answer:
     completion_tokens: int = 0
 
 
-# (model, inputs, parameters, order, limits) -> answer
-Run = Callable[[EncoderModel, Any, dict[str, Any], QueueOrder, RequestLimits], Awaitable[Answer]]
+# (model, inputs, parameters, order, limits, info) -> answer; the model is the kind the
+# handler's task is served by (an EncoderModel, or a GenerationModel for the text tasks).
+Run = Callable[
+    [Any, Any, dict[str, Any], QueueOrder, RequestLimits, RequestInfo], Awaitable[Answer]
+]
 
 
 def parse(model: type[P], raw: dict[str, Any] | None, tag: str, param: str) -> P:

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from server.core.context import RequestInfo
 from server.core.scheduling import QueueOrder
 from server.core.settings import RequestLimits
 from server.encoders.model import EncoderModel
@@ -38,6 +39,7 @@ async def feature_extraction(
     raw: dict[str, Any],
     order: QueueOrder,
     limits: RequestLimits,
+    info: RequestInfo,
 ) -> Answer:
     """One vector per text (a list of vectors, also for one text, as TEI answers)."""
     tag = FEATURE_EXTRACTION
@@ -80,6 +82,7 @@ async def text_classification(
     raw: dict[str, Any],
     order: QueueOrder,
     limits: RequestLimits,
+    info: RequestInfo,
 ) -> Answer:
     """``[[{label, score}, ...]]``: the labels of the one text, best first."""
     tag = TEXT_CLASSIFICATION
@@ -107,6 +110,7 @@ async def token_classification(
     raw: dict[str, Any],
     order: QueueOrder,
     limits: RequestLimits,
+    info: RequestInfo,
 ) -> Answer:
     """The entities of the one text: ``entity_group`` (``entity`` for the none strategy),
     ``score``, ``word``, ``start``, ``end``."""

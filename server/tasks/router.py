@@ -13,23 +13,37 @@ import pydantic_core
 from fastapi import APIRouter, Request, Response
 
 from server.core.errors import InvalidRequest
-from server.core.registry import ModelRegistry
+from server.core.registry import ModelRegistry, ServedModel
 from server.core.scheduling import QueueOrder
 from server.core.settings import RequestLimits
-from server.encoders.model import EncoderModel
+from server.encoders.tasks.seq2seq import SUMMARIZE, TRANSLATE
+from server.generation.model import GenerationModel
 from server.http.deps import InfoDep
-from server.http.route import ModelRoute, json_response, respond
+from server.http.route import json_response, respond
 from server.tasks.common import Answer
 from server.tasks.handlers import HANDLERS, TaskHandler
 from server.tasks.protocol import TaskPayload
+from server.tasks.text_routes import text_routes
+from server.tasks.text_tasks import text_model
 
 PATH = "/models"
 
 
-def _handler(registry: ModelRegistry, name: str) -> TaskHandler:
+def _task(model: ServedModel, parameters: dict[str, Any] | None) -> str:
+    """The task whose handler answers: the model's configured one; a generative model with
+    task prompts translates when the parameters name a target language, else summarizes."""
+    if not isinstance(model, GenerationModel):
+        return model.task
+    tasks = model.tasks
+    if TRANSLATE in tasks and ((parameters or {}).get("tgt_lang") or SUMMARIZE not in tasks):
+        return TRANSLATE
+    return SUMMARIZE if SUMMARIZE in tasks else model.task
+
+
+def _handler(registry: ModelRegistry, name: str, payload: TaskPayload) -> TaskHandler:
     """The handler of the model's task; 404 unknown model, 400 a task without one."""
     model = registry.get(name)
-    handler = HANDLERS.get(model.task)
+    handler = HANDLERS.get(_task(model, payload.parameters))
     if handler is None:
         tags = ", ".join(h.pipeline_tag for h in HANDLERS.values())
         raise InvalidRequest(
@@ -55,8 +69,10 @@ def _parameters(handler: TaskHandler, payload: TaskPayload) -> dict[str, Any]:
 
 
 def tasks_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter:
-    """The Hugging Face task API on ``registry``'s encoder models."""
+    """The Hugging Face task API, and ``/v1/summarize`` and ``/v1/translate``, on
+    ``registry``'s models."""
     router = APIRouter(tags=["hugging face tasks"])
+    text_routes(router, registry, limits)
 
     @router.post(f"{PATH}/{{name:path}}")
     async def run_task(
@@ -64,10 +80,11 @@ def tasks_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter:
     ) -> Response:
         """Run the model's task on a Hugging Face task payload (``inputs``, ``parameters``);
         the answer has the task spec's output shape (``[{"summary_text": ...}]``...)."""
-        handler = _handler(registry, name)
-        model = ModelRoute(registry, EncoderModel, handler.task, PATH).model(name, info)
+        handler = _handler(registry, name, payload)
+        model = text_model(registry, name, handler.task, PATH, info)
         order = QueueOrder(0, info.deadline)
-        work = handler.run(model, payload.inputs, _parameters(handler, payload), order, limits)
+        raw = _parameters(handler, payload)
+        work = handler.run(model, payload.inputs, raw, order, limits, info)
 
         def answer(result: Answer) -> Response:
             info.prompt_tokens = result.prompt_tokens

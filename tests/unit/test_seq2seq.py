@@ -148,3 +148,29 @@ def test_seq2seq_tasks_run_on_torch_only() -> None:
     assert EncoderModelConfig(**base, backend="auto").task == "summarize"
     with pytest.raises(ValidationError, match="runs on torch"):
         EncoderModelConfig(**base, backend="onnx")
+
+
+def test_chat_sampling_of_generation_options() -> None:
+    from server.tasks.text_tasks import chat_sampling
+
+    assert chat_sampling(GenerationOptions(max_new_tokens=9, top_k=5), 0) == {
+        "priority": 0,
+        "max_tokens": 9,
+        "temperature": 0.0,  # greedy, as generate() without do_sample
+    }
+    sampled = GenerationOptions(do_sample=True, temperature=0.7, top_p=0.9, num_beams=1)
+    assert chat_sampling(sampled, 3) == {"priority": 3, "temperature": 0.7, "top_p": 0.9}
+    for bad in ("num_beams", "no_repeat_ngram_size", "min_new_tokens"):
+        with pytest.raises(InvalidRequest, match=bad):
+            chat_sampling(GenerationOptions.model_validate({bad: 2}), 0)
+
+
+def test_text_task_prompts_are_checked() -> None:
+    from server.core.settings.models import TextTaskPrompts
+
+    assert TextTaskPrompts().tasks == ("summarize", "translate")
+    assert TextTaskPrompts(translate=None).tasks == ("summarize",)
+    with pytest.raises(ValidationError, match=r"\{text\}"):
+        TextTaskPrompts(summarize="Summarize this.")
+    with pytest.raises(ValidationError, match="only"):
+        TextTaskPrompts(summarize="{text} in {style}")

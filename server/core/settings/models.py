@@ -96,6 +96,48 @@ class _ModelBase(Strict):
         return value
 
 
+DEFAULT_SUMMARIZE_PROMPT = (
+    "Summarize the following text in one or two sentences. Answer with the summary only.\n\n{text}"
+)
+DEFAULT_TRANSLATE_PROMPT = (
+    "Translate the following text into {tgt_lang}. Answer with the translation only.\n\n{text}"
+)
+_PROMPT_FIELDS = {"text": "", "src_lang": "", "tgt_lang": ""}
+
+
+class TextTaskPrompts(Strict):
+    """A generative model serving summarize and translate: the user message of each task.
+
+    Templates take ``{text}`` (and ``{tgt_lang}``, ``{src_lang}`` for translate); a task set
+    to null is not served."""
+
+    summarize: str | None = Field(DEFAULT_SUMMARIZE_PROMPT, description="Summarize's prompt.")
+    translate: str | None = Field(DEFAULT_TRANSLATE_PROMPT, description="Translate's prompt.")
+    max_tokens: int = Field(256, ge=1, description="Output tokens when a request names none.")
+
+    @model_validator(mode="after")
+    def _templates(self) -> TextTaskPrompts:
+        for task in ("summarize", "translate"):
+            template = getattr(self, task)
+            if template is None:
+                continue
+            if "{text}" not in template:
+                raise ValueError(f"the {task} prompt must contain {{text}}")
+            try:
+                template.format(**_PROMPT_FIELDS)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"the {task} prompt may use only {{text}}, {{src_lang}} and {{tgt_lang}} "
+                    f"(double other braces): {exc}"
+                ) from None
+        return self
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks served, in order."""
+        return tuple(t for t in ("summarize", "translate") if getattr(self, t) is not None)
+
+
 class GenerateModelConfig(_ModelBase):
     """A decoder-only model served by a vLLM engine."""
 
@@ -122,6 +164,11 @@ class GenerateModelConfig(_ModelBase):
         ),
     )
     max_queue: int = Field(256, ge=1, description="Requests waiting in the engine before 429.")
+    text_tasks: TextTaskPrompts | None = Field(
+        None,
+        description="Serve summarize and translate (/v1/summarize, /v1/translate, POST "
+        "/models/{name}) with these prompts; {} takes the default prompts.",
+    )
     engine: VllmEngineOptions = Field(default_factory=VllmEngineOptions)  # type: ignore[arg-type]
 
 

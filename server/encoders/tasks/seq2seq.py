@@ -220,7 +220,8 @@ async def generate_texts(
     )
 
 
-def _job(task: str, request: SummarizeRequest | TranslateRequest) -> TextJob:
+def job_of(task: str, request: SummarizeRequest | TranslateRequest) -> TextJob:
+    """The job a ``/v1/summarize`` or ``/v1/translate`` request asks for."""
     options = GenerationOptions.model_validate(
         request.model_dump(include=set(GenerationOptions.model_fields))
     )
@@ -237,7 +238,7 @@ def _job(task: str, request: SummarizeRequest | TranslateRequest) -> TextJob:
 async def summarize(model: EncoderModel, request: SummarizeRequest, order: QueueOrder) -> Reply:
     """A summary of each input text."""
     texts = as_texts(request.input, "input")
-    result = await generate_texts(model, texts, _job(SUMMARIZE, request), order)
+    result = await generate_texts(model, texts, job_of(SUMMARIZE, request), order)
     body = SummarizeResponse(
         model=model.name,
         data=[Summary(index=i, summary_text=text) for i, text in enumerate(result.texts)],
@@ -249,7 +250,7 @@ async def summarize(model: EncoderModel, request: SummarizeRequest, order: Queue
 async def translate(model: EncoderModel, request: TranslateRequest, order: QueueOrder) -> Reply:
     """A translation of each input text."""
     texts = as_texts(request.input, "input")
-    result = await generate_texts(model, texts, _job(TRANSLATE, request), order)
+    result = await generate_texts(model, texts, job_of(TRANSLATE, request), order)
     body = TranslateResponse(
         model=model.name,
         data=[Translation(index=i, translation_text=text) for i, text in enumerate(result.texts)],
