@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 
 from prepare.finetune import Span, load_classification, load_spans, score_entities
+from server.encoders.shared.ipc import RunBatch
 from server.encoders.shared.spec import Features, ModelDescription, WorkerSpec
 from server.encoders.tasks.entities import entities
 from server.encoders.tokenization import TextEncoder
 
-Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None, bool], np.ndarray]
+# The worker's stage for one batch (see server.encoders.workers.main.Forward).
+Forward = Callable[[RunBatch], np.ndarray]
 VARIANTS = ("fp32", "int8")
 BATCH = 32
 NEIGHBOURS = 10
@@ -60,7 +62,7 @@ def run_sorted(forward: Forward, features: Sequence[Features]) -> list[np.ndarra
         chunk = order[start : start + BATCH]
         lengths = np.array([len(features[i]) for i in chunk], dtype=np.int32)
         ids = np.concatenate([features[i].ids for i in chunk])
-        result = forward(ids, lengths, None, False)
+        result = forward(RunBatch(0, ids, lengths, None))
         rows = (
             list(result)
             if result.shape[0] == len(chunk)

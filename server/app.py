@@ -44,6 +44,7 @@ from server.state import ServerState, attach_state
 from server.store.database import Database
 from server.store.keys import KeyStore
 from server.store.responses import ResponseStore
+from server.tasks.router import tasks_router
 
 ModelConfig = GenerateModelConfig | EncoderModelConfig
 ModelFactory = Callable[[ModelConfig, Settings, Metrics], ServedModel]
@@ -147,6 +148,7 @@ def create_app(
         responses_router(responses, registry),
         messages_router(registry, limits),
         encoders_router(registry, limits),
+        tasks_router(registry, limits),
         batches.router,
     ]
     if settings.admin_key:

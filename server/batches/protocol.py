@@ -16,6 +16,8 @@ ENDPOINTS = (
     "/v1/classify",
     "/v1/ner",
     "/v1/messages",
+    "/v1/summarize",
+    "/v1/translate",
 )
 BatchStatus = Literal[
     "validating",

@@ -13,12 +13,13 @@ from server.core.metrics import Metrics
 from server.core.registry import now
 from server.core.scheduling import QueueOrder
 from server.core.settings import EncoderModelConfig, Settings
+from server.core.settings.models import SEQ2SEQ_TASKS
 from server.core.sources import resolve_source
 from server.encoders.batching import DynamicBatcher
 from server.encoders.cpu_budget import CpuBudget
 from server.encoders.instructions import select_prompt
 from server.encoders.pool.worker_pool import PIPELINE_DEPTH, WorkerPool
-from server.encoders.shared.backend_choice import ONNX, resolve_backend
+from server.encoders.shared.backend_choice import ONNX, TORCH, resolve_backend
 from server.encoders.shared.endpoints import served_tasks
 from server.encoders.shared.spec import Features, Head, ModelDescription, WorkerSpec
 from server.encoders.tokenization import TextEncoder
@@ -108,6 +109,8 @@ class EncoderModel:
         """Start the workers (they load the model), then the tokenizer and the batcher."""
         config = self.config
         backend = resolve_backend(config.backend, config.device, config.dtype)
+        if config.task in SEQ2SEQ_TASKS:
+            backend = TORCH  # generate() runs on torch (see docs/api/encoders.md)
         generation = any(m.task == "generate" for m in self._settings.models)
         threads, alone_threads = _CPU.threads(config, backend, generation=generation)
         spec = WorkerSpec(

@@ -1,7 +1,7 @@
 """Request and response shapes of the encoder endpoints: ``/v1/embeddings`` (OpenAI, with
 vLLM's and sentence-transformers' extras), ``/v2/embed`` (Cohere), ``/v1/classify``,
-``/v1/ner``, ``/rerank`` ``/v1/rerank`` (Jina, vLLM) and ``/v2/rerank`` (Cohere), and
-``/v1/score`` (vLLM).
+``/v1/ner``, ``/rerank`` ``/v1/rerank`` (Jina, vLLM) and ``/v2/rerank`` (Cohere),
+``/v1/score`` (vLLM), and ``/v1/summarize`` and ``/v1/translate`` (encoder-decoder models).
 
 Requests reject unknown fields, so a misspelt or unsupported option is a 400 naming it,
 never silently dropped.
@@ -288,6 +288,84 @@ class ScoreResponse(BaseModel):
     usage: EncoderUsage
 
 
+# --- summarize and translate (encoder-decoder models) ---------------------------------------
+
+
+class GenerationOptions(BaseModel):
+    """``generate()``'s parameters that the Hugging Face specs name, bounded by the server's
+    limits; unset ones take the model's generation config."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
+    min_new_tokens: int | None = Field(None, ge=0, description="Fewest tokens to generate.")
+    num_beams: int | None = Field(None, ge=1, description="Beam search width (1: greedy).")
+    do_sample: bool | None = Field(None, description="Sample instead of greedy or beam search.")
+    temperature: float | None = Field(None, gt=0, description="Sampling temperature.")
+    top_k: int | None = Field(None, ge=0, description="Sample from the k likeliest tokens.")
+    top_p: float | None = Field(None, gt=0, le=1, description="Nucleus sampling mass.")
+    repetition_penalty: float | None = Field(None, gt=0, description="Penalty for repeats.")
+    no_repeat_ngram_size: int | None = Field(
+        None, ge=0, description="No n-gram of this size may occur twice."
+    )
+    early_stopping: bool | Literal["never"] | None = Field(
+        None, description="Beam search: stop when num_beams candidates are finished."
+    )
+
+
+class Seq2SeqRequest(EncoderRequest, GenerationOptions):
+    """What summarize and translate requests share."""
+
+    input: str | list[str]
+    truncate: bool | None = Field(None, description="Cut inputs longer than the model's limit.")
+    clean_up_tokenization_spaces: bool = Field(
+        False, description="Remove spaces before punctuation in the output (' .' -> '.')."
+    )
+
+
+class SummarizeRequest(Seq2SeqRequest):
+    """Summarize one text or a list of texts with an encoder-decoder model."""
+
+
+class TranslateRequest(Seq2SeqRequest):
+    """Translate one text or a list of texts with an encoder-decoder model."""
+
+    src_lang: str | None = Field(
+        None, description="Source language: a code of M2M100/NLLB, or T5's pair with tgt_lang."
+    )
+    tgt_lang: str | None = Field(None, description="Target language (see src_lang).")
+
+
+class GenerationUsage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class Summary(BaseModel):
+    index: int
+    summary_text: str
+
+
+class SummarizeResponse(BaseModel):
+    object: Literal["list"] = "list"
+    model: str
+    data: list[Summary]
+    usage: GenerationUsage
+
+
+class Translation(BaseModel):
+    index: int
+    translation_text: str
+
+
+class TranslateResponse(BaseModel):
+    object: Literal["list"] = "list"
+    model: str
+    data: list[Translation]
+    usage: GenerationUsage
+
+
 AnyEncoderRequest = (
     EmbeddingRequest
     | CohereEmbedRequest
@@ -295,4 +373,5 @@ AnyEncoderRequest = (
     | NerRequest
     | RerankRequest
     | ScoreRequest
+    | Seq2SeqRequest
 )

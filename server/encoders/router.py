@@ -1,5 +1,6 @@
 """Encoder endpoints: ``/v1/embeddings``, ``/v2/embed``, ``/v1/classify``, ``/v1/ner``,
-``/rerank``, ``/v1/rerank``, ``/v2/rerank`` and ``/v1/score``.
+``/rerank``, ``/v1/rerank``, ``/v2/rerank`` and ``/v1/score`` (``/v1/summarize`` and
+``/v1/translate``, served by encoder-decoder and generative models, are in ``server.tasks``).
 
 One table says, per endpoint, its request and response models and its task service; one
 handler serves them all: find the model and check it serves the endpoint, check the limits,

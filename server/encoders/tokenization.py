@@ -189,6 +189,12 @@ class TextEncoder:
             return Features(ids, np.array(encoding.type_ids, dtype=np.int8))
         return Features(ids)
 
+    def decode(self, ids: Sequence[int], *, clean_up_tokenization_spaces: bool) -> str:
+        """Generated ids as text, special tokens left out: what Transformers' ``decode``
+        gives with ``skip_special_tokens=True``."""
+        text = self._exact.decode(list(ids), skip_special_tokens=True)
+        return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
+
     def features_from_ids(
         self,
         token_ids: Sequence[Sequence[int]],
@@ -241,6 +247,29 @@ class TextEncoder:
             f"shorten it or set {hint}",
             param=param,
         )
+
+
+# Transformers' ``clean_up_tokenization``: spaces a word-level tokenizer leaves before
+# punctuation and English contractions.
+_CLEAN_UPS = (
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
+)
+
+
+def clean_up_tokenization(text: str) -> str:
+    """``text`` without the spaces of :data:`_CLEAN_UPS`, as Transformers cleans it up."""
+    for spaced, joined in _CLEAN_UPS:
+        text = text.replace(spaced, joined)
+    return text
 
 
 def _keep(

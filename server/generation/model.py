@@ -122,6 +122,16 @@ class GenerationModel:
         )
 
     @property
+    def tasks(self) -> tuple[str, ...]:
+        """``generate``, and summarize and translate where ``text_tasks`` prompts them."""
+        prompts = self.config.text_tasks
+        return (self.task, *(prompts.tasks if prompts is not None else ()))
+
+    @property
+    def prompts(self) -> dict[str, str] | None:
+        return None
+
+    @property
     def runtime(self) -> str:
         return "vllm"
 

@@ -14,6 +14,11 @@ class ModelCard(BaseModel):
     owned_by: str
     task: str = Field(description="The configured task.")
     tasks: list[str] = Field(description="Every task the model serves (embed, rerank, score...).")
+    pipeline_tags: list[str] = Field(
+        default_factory=list,
+        description="The Hugging Face pipeline tags of those tasks (summarization, "
+        "translation, feature-extraction...): what POST /models/{name} takes.",
+    )
     prompts: dict[str, str] | None = Field(
         None, description="An embedding model's instructions by name (input_type, prompt_name)."
     )

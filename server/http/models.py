@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from server.core.errors import ModelNotFound
+from server.core.pipeline_tags import pipeline_tags
 from server.core.registry import ModelRegistry, ServedModel, ServesSeveralTasks
 from server.http.deps import InfoDep
 from server.http.model_cards import ModelCard, ModelList
@@ -20,6 +21,7 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
         owned_by=owner,
         task=model.task,
         tasks=tasks,
+        pipeline_tags=pipeline_tags(tasks),
         prompts=prompts,
         max_model_len=model.max_context,
         ready=model.ready,

@@ -296,6 +296,7 @@ def test_models_health_ready_metrics(server: ServerProcess) -> None:
             "owned_by": "inference-server",
             "task": "generate",
             "tasks": ["generate"],
+            "pipeline_tags": ["text-generation"],
             "prompts": None,
             "max_model_len": 1024,
             "ready": True,

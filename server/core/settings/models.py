@@ -10,7 +10,9 @@ from pydantic import Field, field_validator, model_validator
 from server.core.settings.base import BUNDLED_PREFIX, Strict
 
 GenerateTask = Literal["generate"]
-EncoderTask = Literal["embed", "classify", "ner", "rerank"]
+EncoderTask = Literal["embed", "classify", "ner", "rerank", "summarize", "translate"]
+# Tasks of encoder-decoder models (generate() in the encoder workers).
+SEQ2SEQ_TASKS = ("summarize", "translate")
 
 
 class VllmEngineOptions(Strict):
@@ -59,6 +61,22 @@ class BatchingOptions(Strict):
     max_queue: int = Field(1024, ge=1, description="Queued inputs before answering 429.")
 
 
+class Seq2SeqOptions(Strict):
+    """Encoder-decoder models (summarize, translate): the server's bounds on generation."""
+
+    max_new_tokens: int = Field(
+        512, ge=1, description="Most tokens one output may have (requests asking more: 400)."
+    )
+    max_num_beams: int = Field(8, ge=1, description="Most beams a request may ask for.")
+    prefix: str | None = Field(
+        None,
+        description="Text prepended to every input; if unset, the model's own task prefix "
+        "(T5's task_specific_params: 'summarize: ', 'translate English to German: ').",
+    )
+    src_lang: str | None = Field(None, description="Default source language (M2M100, NLLB).")
+    tgt_lang: str | None = Field(None, description="Default target language (M2M100, NLLB).")
+
+
 class _ModelBase(Strict):
     name: str = Field(min_length=1, max_length=256, description="Served name (`model` field).")
     source: str = Field(
@@ -83,6 +101,48 @@ class _ModelBase(Strict):
         elif value.startswith(("/", "./", "../", "~")) and not Path(value).expanduser().exists():
             raise ValueError(f"local model path does not exist: {value}")
         return value
+
+
+DEFAULT_SUMMARIZE_PROMPT = (
+    "Summarize the following text in one or two sentences. Answer with the summary only.\n\n{text}"
+)
+DEFAULT_TRANSLATE_PROMPT = (
+    "Translate the following text into {tgt_lang}. Answer with the translation only.\n\n{text}"
+)
+_PROMPT_FIELDS = {"text": "", "src_lang": "", "tgt_lang": ""}
+
+
+class TextTaskPrompts(Strict):
+    """A generative model serving summarize and translate: the user message of each task.
+
+    Templates take ``{text}`` (and ``{tgt_lang}``, ``{src_lang}`` for translate); a task set
+    to null is not served."""
+
+    summarize: str | None = Field(DEFAULT_SUMMARIZE_PROMPT, description="Summarize's prompt.")
+    translate: str | None = Field(DEFAULT_TRANSLATE_PROMPT, description="Translate's prompt.")
+    max_tokens: int = Field(256, ge=1, description="Output tokens when a request names none.")
+
+    @model_validator(mode="after")
+    def _templates(self) -> TextTaskPrompts:
+        for task in ("summarize", "translate"):
+            template = getattr(self, task)
+            if template is None:
+                continue
+            if "{text}" not in template:
+                raise ValueError(f"the {task} prompt must contain {{text}}")
+            try:
+                template.format(**_PROMPT_FIELDS)
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"the {task} prompt may use only {{text}}, {{src_lang}} and {{tgt_lang}} "
+                    f"(double other braces): {exc}"
+                ) from None
+        return self
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The tasks served, in order."""
+        return tuple(t for t in ("summarize", "translate") if getattr(self, t) is not None)
 
 
 class GenerateModelConfig(_ModelBase):
@@ -111,6 +171,11 @@ class GenerateModelConfig(_ModelBase):
         ),
     )
     max_queue: int = Field(256, ge=1, description="Requests waiting in the engine before 429.")
+    text_tasks: TextTaskPrompts | None = Field(
+        None,
+        description="Serve summarize and translate (/v1/summarize, /v1/translate, POST "
+        "/models/{name}) with these prompts; {} takes the default prompts.",
+    )
     engine: VllmEngineOptions = Field(default_factory=VllmEngineOptions)  # type: ignore[arg-type]
 
 
@@ -161,11 +226,17 @@ class EncoderModelConfig(_ModelBase):
         ),
     )
     batching: BatchingOptions = Field(default_factory=BatchingOptions)  # type: ignore[arg-type]
+    seq2seq: Seq2SeqOptions = Field(
+        default_factory=Seq2SeqOptions,  # type: ignore[arg-type]
+        description="Generation bounds of a summarize or translate model.",
+    )
 
     @model_validator(mode="after")
     def _quantize_needs_onnx(self) -> EncoderModelConfig:
         if self.quantize is not None and self.backend == "torch":
             raise ValueError("quantize needs backend 'onnx' or 'auto'")
+        if self.task in SEQ2SEQ_TASKS and (self.backend == "onnx" or self.quantize):
+            raise ValueError(f"task '{self.task}' runs on torch: backend 'onnx' is not supported")
         return self
 
 

@@ -195,4 +195,7 @@ def _pack(batch_id: int, payloads: list[Features]) -> ipc.RunBatch:
                 for p in payloads
             ]
         )
-    return ipc.RunBatch(batch_id, ids, lengths, type_ids)
+    generation = [p.generation for p in payloads if p.generation is not None]
+    if generation and len(generation) != len(payloads):
+        raise ValueError("a batch mixes generation and encoder inputs")
+    return ipc.RunBatch(batch_id, ids, lengths, type_ids, generation=generation or None)

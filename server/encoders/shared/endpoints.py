@@ -10,7 +10,7 @@ from enum import StrEnum
 from server.encoders.shared.spec import Head, ModelDescription
 
 # What /v1/models lists, in this order.
-TASK_ORDER = ("embed", "classify", "ner", "rerank", "score")
+TASK_ORDER = ("embed", "classify", "ner", "rerank", "score", "summarize", "translate")
 
 
 class Endpoint(StrEnum):
@@ -24,6 +24,8 @@ class Endpoint(StrEnum):
     JINA_RERANK = "/rerank"
     COHERE_RERANK = "/v2/rerank"
     SCORE = "/v1/score"
+    SUMMARIZE = "/v1/summarize"
+    TRANSLATE = "/v1/translate"
 
     @property
     def task(self) -> str:
@@ -40,6 +42,8 @@ _TASKS = {
     Endpoint.JINA_RERANK: "rerank",
     Endpoint.COHERE_RERANK: "rerank",
     Endpoint.SCORE: "score",
+    Endpoint.SUMMARIZE: "summarize",
+    Endpoint.TRANSLATE: "translate",
 }
 
 
@@ -47,9 +51,17 @@ def serves_task(task: str, description: ModelDescription, wanted: str) -> bool:
     """True if a model configured for ``task`` and loaded as ``description`` serves ``wanted``.
 
     Embedding models also rerank and score (cosine similarity); a sequence classifier with a
-    single label is a cross-encoder and reranks and scores too.
+    single label is a cross-encoder and reranks and scores too. An encoder-decoder model
+    serves its task, and both when its config has T5's prefixes for both.
     """
     head = description.head
+    if wanted in ("summarize", "translate"):
+        if head is not Head.SEQ2SEQ or description.seq2seq is None:
+            return False
+        keys = description.seq2seq.prefixes
+        if wanted == "summarize":
+            return task == wanted or "summarization" in keys
+        return task == wanted or any(key.startswith("translation") for key in keys)
     if wanted == "embed":
         return head is Head.EMBED
     if wanted == "classify":

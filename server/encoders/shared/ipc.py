@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from server.encoders.shared.spec import ModelDescription
+from server.encoders.shared.spec import GenerationParams, ModelDescription
 
 _HEADER = struct.Struct("<Q")
 
@@ -33,6 +33,8 @@ class RunBatch:
     lengths: np.ndarray  # int32, one per input
     type_ids: np.ndarray | None  # int8 like ids, only for models that take token type ids
     alone: bool = False  # no other batch of this model runs or waits: use all its cores
+    # Encoder-decoder models: how each input is decoded (one per input).
+    generation: list[GenerationParams] | None = None
 
 
 @dataclass(slots=True)
@@ -61,7 +63,8 @@ class LoadFailed:
 
 @dataclass(slots=True)
 class BatchDone:
-    """The outputs of a batch (rows per input, or per token for token heads)."""
+    """The outputs of a batch (rows per input, or per token for token heads; for
+    encoder-decoder models, each input's generated ids padded with -1)."""
 
     batch_id: int
     output: np.ndarray

@@ -7,6 +7,7 @@ travels as ``Features`` (token ids) inside a batch (``ipc.RunBatch``).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,6 +20,7 @@ class Head(StrEnum):
     EMBED = "embed"  # base model + pooling: one vector per input
     SEQUENCE = "sequence"  # sequence classification: one probability row per input
     TOKENS = "tokens"  # token classification: one probability row per token
+    SEQ2SEQ = "seq2seq"  # encoder-decoder generation: generated token ids per input
 
 
 class Activation(StrEnum):
@@ -72,6 +74,50 @@ class WorkerSpec:
 
 
 @dataclass(frozen=True)
+class GenerationParams:
+    """How one input of an encoder-decoder model is decoded: ``generate()``'s arguments.
+
+    Hashable, so that a worker runs the inputs of a batch that share them as one
+    ``generate()`` call. ``None`` leaves the model's own generation config in charge."""
+
+    max_new_tokens: int
+    min_new_tokens: int | None = None
+    num_beams: int | None = None
+    do_sample: bool | None = None
+    temperature: float | None = None
+    top_k: int | None = None
+    top_p: float | None = None
+    repetition_penalty: float | None = None
+    no_repeat_ngram_size: int | None = None
+    early_stopping: bool | str | None = None  # True, False or "never"
+    forced_bos_token_id: int | None = None  # the target language of M2M100 and NLLB
+
+    def arguments(self) -> dict[str, int | float | bool | str]:
+        """The keyword arguments for ``generate()`` (the unset ones left out)."""
+        return {
+            name: value for name, value in dataclasses.asdict(self).items() if value is not None
+        }
+
+
+@dataclass(frozen=True)
+class Seq2SeqInfo:
+    """What the API process needs to know of an encoder-decoder model."""
+
+    # Task prefixes from the config's task_specific_params (T5), by key: "summarization",
+    # "translation_en_to_de", ...
+    prefixes: dict[str, str] = field(default_factory=dict)
+    # Language codes of a multilingual model (M2M100, NLLB) and their token ids.
+    languages: dict[str, int] = field(default_factory=dict)
+    # New tokens the model's generation config allows when a request names none.
+    default_max_new_tokens: int = 20
+    # The model's own forced first token (a fixed target language), if any.
+    forced_bos_token_id: int | None = None
+    # Whether clean_up_tokenization_spaces applies: Transformers 5 ignores it for BPE
+    # tokenizers (it would strip spaces they decode exactly), unless their config forces it.
+    clean_up_applies: bool = True
+
+
+@dataclass(frozen=True)
 class ModelDescription:
     """What the worker learned while loading, sent to the API process once."""
 
@@ -92,6 +138,7 @@ class ModelDescription:
     # sentence-transformers instructions by name (config_sentence_transformers.json).
     prompts: dict[str, str] = field(default_factory=dict)
     default_prompt_name: str | None = None
+    seq2seq: Seq2SeqInfo | None = None
 
 
 @dataclass(slots=True)
@@ -100,6 +147,7 @@ class Features:
 
     ids: np.ndarray  # int32
     type_ids: np.ndarray | None = None  # int8, only for pairs on models with token types
+    generation: GenerationParams | None = None  # encoder-decoder models only
 
     def __len__(self) -> int:
         return len(self.ids)

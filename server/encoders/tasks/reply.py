@@ -12,10 +12,11 @@ from server.encoders.protocol import BilledUnits, CohereMeta, MetaTokens
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A response body (a model, or a plain dict for long vectors) and its prompt tokens."""
+    """A response body (a model, or a plain dict for long vectors) and its tokens counted."""
 
     body: BaseModel | dict[str, Any]
     prompt_tokens: int
+    completion_tokens: int = 0  # generated: summarize and translate
 
 
 def cohere_meta(tokens: int, **billed: int) -> CohereMeta:

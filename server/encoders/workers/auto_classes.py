@@ -7,6 +7,7 @@ from typing import Any
 
 from transformers import (
     AutoModel,
+    AutoModelForSeq2SeqLM,
     AutoModelForSequenceClassification,
     AutoModelForTokenClassification,
 )
@@ -17,4 +18,5 @@ AUTO_CLASSES: dict[Head, Any] = {
     Head.EMBED: AutoModel,
     Head.SEQUENCE: AutoModelForSequenceClassification,
     Head.TOKENS: AutoModelForTokenClassification,
+    Head.SEQ2SEQ: AutoModelForSeq2SeqLM,
 }

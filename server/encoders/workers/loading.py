@@ -6,13 +6,21 @@ Worker-side only (imports torch and transformers).
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import torch
 from transformers import AutoConfig, AutoTokenizer, PretrainedConfig
 
-from server.encoders.shared.spec import Activation, Head, ModelDescription, PoolingSpec, WorkerSpec
+from server.encoders.shared.spec import (
+    Activation,
+    Head,
+    ModelDescription,
+    PoolingSpec,
+    Seq2SeqInfo,
+    WorkerSpec,
+)
 from server.encoders.workers.auto_classes import AUTO_CLASSES
 from server.encoders.workers.st_layout import read_layout, read_prompts
 
@@ -21,6 +29,9 @@ log = logging.getLogger("server.encoders.worker")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 # Tokenizers that mean "no limit" store a huge sentinel as model_max_length.
 _NO_LIMIT = 1_000_000
+SEQ2SEQ_TASKS = ("summarize", "translate")
+# NLLB's language codes ("eng_Latn") and M2M100's ("__en__").
+_LANGUAGE_CODE = re.compile(r"^(?:[a-z]{3}_[A-Z][a-z]{3}|__[a-z]{2,3}__)$")
 # RoBERTa-style models reserve position ids up to pad_token_id + 1.
 _OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet"}
 
@@ -33,6 +44,8 @@ def choose_head(task: str, config: PretrainedConfig) -> Head:
         return Head.SEQUENCE
     if task == "ner":
         return Head.TOKENS
+    if task in SEQ2SEQ_TASKS:
+        return Head.SEQ2SEQ
     architectures = getattr(config, "architectures", None) or []
     if any(a.endswith("ForSequenceClassification") for a in architectures):
         return Head.SEQUENCE
@@ -94,7 +107,7 @@ def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSp
     model = AUTO_CLASSES[head].from_pretrained(spec.path, dtype=DTYPES[spec.dtype], **common)
     model = model.to(spec.device).eval()
     labels: tuple[str, ...] = ()
-    if head is not Head.EMBED:
+    if head in (Head.SEQUENCE, Head.TOKENS):
         labels = tuple(str(config.id2label[i]) for i in range(config.num_labels))
     backend = tokenizer.backend_tokenizer
     prompts, default_prompt = read_prompts(Path(spec.path)) if head is Head.EMBED else ({}, None)
@@ -113,5 +126,44 @@ def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSp
         pooling=pooling,
         prompts=prompts,
         default_prompt_name=default_prompt,
+        seq2seq=_seq2seq_info(config, tokenizer, model) if head is Head.SEQ2SEQ else None,
     )
     return model, description, pooling
+
+
+def _languages(config: PretrainedConfig, tokenizer: Any) -> dict[str, int]:
+    """A multilingual model's language codes and their ids (empty for other models)."""
+    if getattr(config, "model_type", "") not in ("m2m_100", "nllb", "nllb-moe"):
+        return {}
+    codes = getattr(tokenizer, "lang_code_to_id", None)
+    if isinstance(codes, dict) and codes:
+        return {str(code): int(i) for code, i in codes.items()}
+    tokens = [t for t in tokenizer.get_vocab() if _LANGUAGE_CODE.match(t)]
+    return {t.strip("_"): int(tokenizer.convert_tokens_to_ids(t)) for t in sorted(tokens)}
+
+
+def _seq2seq_info(config: PretrainedConfig, tokenizer: Any, model: Any) -> Seq2SeqInfo:
+    """Task prefixes (T5), languages (M2M100, NLLB) and generation defaults."""
+    params = getattr(config, "task_specific_params", None) or {}
+    prefixes = {
+        str(key): str(value["prefix"])
+        for key, value in params.items()
+        if isinstance(value, dict) and value.get("prefix")
+    }
+    generation = model.generation_config
+    if generation.max_new_tokens is not None:
+        default_new = int(generation.max_new_tokens)
+    else:  # max_length counts the decoder's start token
+        default_new = max(1, int(generation.max_length or 20) - 1)
+    forced = generation.forced_bos_token_id
+    bpe = type(tokenizer.backend_tokenizer.model).__name__ == "BPE"
+    forced_clean_up = getattr(
+        tokenizer, "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", False
+    )
+    return Seq2SeqInfo(
+        prefixes=prefixes,
+        languages=_languages(config, tokenizer),
+        default_max_new_tokens=default_new,
+        forced_bos_token_id=int(forced) if forced is not None else None,
+        clean_up_applies=not bpe or bool(forced_clean_up),
+    )

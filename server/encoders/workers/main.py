@@ -14,6 +14,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,9 @@ log = logging.getLogger("server.encoders.worker")
 
 WARMUP_SHAPE = (2, 16)
 
-# (ids, lengths, type_ids, alone) -> outputs; see server.encoders.workers.forward.BatchForward.
-Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None, bool], np.ndarray]
+# One batch -> its outputs; see server.encoders.workers.forward.BatchForward and
+# server.encoders.workers.generate.Seq2SeqForward.
+Forward = Callable[[ipc.RunBatch], np.ndarray]
 
 
 def _configure_process(spec: WorkerSpec) -> None:
@@ -92,6 +94,8 @@ def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
     hf_logging.disable_progress_bar()
     torch.set_num_threads(spec.threads)
     model, description, pooling = load(spec)
+    if description.head is Head.SEQ2SEQ:
+        return _seq2seq_forward(model, description), description  # torch only
     runner, backend = build_runner(spec, model, description)
     del model  # the ONNX runner does not need the torch weights
     description = dataclasses.replace(description, backend=backend)
@@ -107,7 +111,33 @@ def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
         forward(ids, lengths, types, True)
     if description.head is Head.EMBED:
         description = dataclasses.replace(description, output_dim=int(output.shape[-1]))
-    return forward, description
+
+    def run(batch: ipc.RunBatch) -> np.ndarray:
+        return forward(batch.ids, batch.lengths, batch.type_ids, batch.alone)
+
+    return run, description
+
+
+def _seq2seq_forward(model: Any, description: ModelDescription) -> Forward:
+    """``generate()`` on torch (ONNX Runtime does not run it here; see docs/api/encoders.md)."""
+    from server.encoders.shared.spec import GenerationParams
+    from server.encoders.workers.generate import Seq2SeqForward
+
+    eos = model.generation_config.eos_token_id
+    eos_ids = tuple(eos) if isinstance(eos, list) else (() if eos is None else (int(eos),))
+    forward = Seq2SeqForward(model, pad_id=description.pad_id, eos_ids=eos_ids)
+    # Warm-up, as for the other heads: two short inputs, two new tokens.
+    rows, length = WARMUP_SHAPE
+    ids = np.full(rows * length, description.pad_id, dtype=np.int32)
+    warm = GenerationParams(max_new_tokens=2, min_new_tokens=0, num_beams=1, do_sample=False)
+    forward(ids, np.full(rows, length, dtype=np.int32), [warm] * rows)
+
+    def run(batch: ipc.RunBatch) -> np.ndarray:
+        if batch.generation is None:
+            raise ValueError("an encoder-decoder model needs generation parameters")
+        return forward(batch.ids, batch.lengths, batch.generation)
+
+    return run
 
 
 def _serve(sock: socket.socket, forward: Forward, model: str) -> None:
@@ -122,7 +152,7 @@ def _serve(sock: socket.socket, forward: Forward, model: str) -> None:
         assert isinstance(message, ipc.RunBatch), f"unexpected message {type(message)}"
         started = time.perf_counter()
         try:
-            output = forward(message.ids, message.lengths, message.type_ids, message.alone)
+            output = forward(message)
         except Exception as exc:
             # One bad batch (e.g. out of memory) fails alone; the model stays loaded.
             log.exception("batch %d of %s failed", message.batch_id, model)
