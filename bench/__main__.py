@@ -18,7 +18,7 @@ from bench.context import Context, log
 from bench.machine import REPO, environment
 from bench.options import sizes
 from bench.result import SuiteResult
-from bench.suites import batch, encoders, footprint, generation, mixed, quantize, soak
+from bench.suites import batch, caching, encoders, footprint, generation, mixed, quantize, soak
 
 SUITES: dict[str, Callable[[Context], SuiteResult]] = {
     "generation": generation.run,
@@ -28,6 +28,7 @@ SUITES: dict[str, Callable[[Context], SuiteResult]] = {
     "soak": soak.run,
     "quantize": quantize.run,
     "batch": batch.run,
+    "caching": caching.run,
 }
 ALL = ("generation", "encoders", "mixed", "footprint", "quantize")
 

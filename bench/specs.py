@@ -38,14 +38,19 @@ def model_dir(entry: dict[str, Any]) -> Path:
     return MODELS_DIR / source.removeprefix(BUNDLED) if source.startswith(BUNDLED) else Path(source)
 
 
-def ours(subset: Subset, *, eager: bool = False) -> ServerSpec:
+def ours(
+    subset: Subset, *, eager: bool = False, engine: dict[str, Any] | None = None, tag: str = ""
+) -> ServerSpec:
     """Our server with the default config's generative model, its encoders, or everything;
-    ``eager`` sets ``enforce_eager`` on its generative model."""
+    ``eager`` sets ``enforce_eager`` on its generative model, ``engine`` other engine settings
+    of it (``tag`` then names the variant)."""
     config = default_config()
-    if eager:
-        for model in config["models"]:
-            if model["task"] == "generate":
-                model.setdefault("engine", {})["enforce_eager"] = True
+    for model in config["models"]:
+        if model["task"] == "generate":
+            settings = model.setdefault("engine", {})
+            settings.update(engine or {})
+            if eager:
+                settings["enforce_eager"] = True
     if subset == "generate":
         config["models"] = [m for m in config["models"] if m["task"] == "generate"]
     elif subset == "encoders":
@@ -53,7 +58,7 @@ def ours(subset: Subset, *, eager: bool = False) -> ServerSpec:
     config.update(models_dir=str(MODELS_DIR), log_format="text")
     config.pop("host", None)
     config.pop("port", None)
-    config_name = f"ours-{subset}.yaml"
+    config_name = f"ours-{subset}{tag}.yaml"
     argv = (
         sys.executable,
         "-m",
@@ -66,7 +71,7 @@ def ours(subset: Subset, *, eager: bool = False) -> ServerSpec:
         "{port}",
     )
     return ServerSpec(
-        name=f"ours-{subset}", argv=argv, files=((config_name, yaml.safe_dump(config)),)
+        name=f"ours-{subset}{tag}", argv=argv, files=((config_name, yaml.safe_dump(config)),)
     )
 
 

@@ -226,6 +226,30 @@ def test_chat_streams_an_answer_with_ttft_and_tokens_per_second(
     screenshot(page, "chat.png")
 
 
+def test_the_chat_view_speaks_anthropics_messages_api_too(
+    page: Page, server: ServerProcess
+) -> None:
+    open_view(page, server, "chat")
+    page.select_option("#chat-api", "messages")
+    page.fill("#chat-temperature", "0")
+    page.fill("#chat-max-tokens", "24")
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url))
+    for stream in (True, False):
+        page.set_checked("#chat-stream", stream)
+        page.fill("#chat-input", "What is the capital of France?")
+        page.press("#chat-input", "Enter")
+        page.wait_for_function(
+            "document.querySelector('#chat-state').textContent === 'done'", timeout=120_000
+        )
+        answer = page.locator("#chat-log .msg-assistant .content").last.inner_text()
+        assert "Paris" in answer, (stream, answer)
+        assert 1 < int(page.inner_text("#chat-tokens")) <= 24
+        page.evaluate("document.querySelector('#chat-state').textContent = ''")
+    assert [url.rsplit("/", 2)[-2:] for url in sent if "/v1/" in url] == [["v1", "messages"]] * 2
+    assert page.is_hidden("#chat-error")
+
+
 def test_stop_aborts_the_generation(page: Page, server: ServerProcess) -> None:
     open_view(page, server, "chat")
     page.fill("#chat-temperature", "1")

@@ -1,6 +1,7 @@
-// Chat: /v1/chat/completions, streamed as server-sent events (fetch + ReadableStream) with
-// live time to first token and tokens per second; Stop aborts the request (AbortController),
-// which makes the server abort the generation.
+// Chat: /v1/chat/completions or Anthropic's /v1/messages (the API switch), streamed as
+// server-sent events (fetch + ReadableStream) with live time to first token and tokens per
+// second; Stop aborts the request (AbortController), which makes the server abort the
+// generation.
 
 import { ApiError, call } from "./api.js";
 import { $, el, showError } from "./dom.js";
@@ -100,19 +101,21 @@ export function initChat(section) {
     $("#chat-tokens", section).textContent = String(timing.tokens);
   }
 
-  function request(stream) {
-    const messages = [];
+  function request(api, stream) {
     const system = $("#chat-system", section).value.trim();
-    if (system) messages.push({ role: "system", content: system });
-    messages.push(...history);
     const body = {
       model: $("#chat-model", section).value,
-      messages,
       temperature: Number($("#chat-temperature", section).value),
       top_p: Number($("#chat-top-p", section).value),
       max_tokens: Number($("#chat-max-tokens", section).value),
       stream,
     };
+    if (api === "messages") {
+      if (system) body.system = system;
+      body.messages = [...history];
+      return body;
+    }
+    body.messages = system ? [{ role: "system", content: system }, ...history] : [...history];
     if (stream) body.stream_options = { include_usage: true };
     return body;
   }
@@ -141,6 +144,56 @@ export function initChat(section) {
     return text;
   }
 
+  /** Anthropic's events: text and tool input deltas by block, usage in message_delta. */
+  async function streamMessage(response, bubble, timing, tools) {
+    let text = "";
+    const calls = {}; // block index -> tool call index
+    for await (const data of sseData(response)) {
+      const event = JSON.parse(data);
+      if (event.type === "error") throw new ApiError(response.status, event.error.message, event);
+      if (event.type === "content_block_start" && event.content_block.type === "tool_use") {
+        calls[event.index] = Object.keys(calls).length;
+        const block = event.content_block;
+        tools.add([{ index: calls[event.index], id: block.id, function: { name: block.name } }]);
+      } else if (event.type === "content_block_delta") {
+        const delta = event.delta;
+        if (delta.type === "text_delta") {
+          text += delta.text;
+          bubble.content.textContent = text;
+        } else if (delta.type === "input_json_delta") {
+          const index = calls[event.index];
+          tools.add([{ index, function: { arguments: delta.partial_json } }]);
+        }
+        timing.token();
+      } else if (event.type === "message_delta" && event.usage) {
+        timing.tokens = event.usage.output_tokens;
+      }
+      showStats(timing);
+      log.scrollTop = log.scrollHeight;
+    }
+    return text;
+  }
+
+  async function wholeMessage(response, bubble, timing, tools) {
+    const reply = await response.json();
+    const text = reply.content
+      .filter((block) => block.type === "text")
+      .map((block) => block.text)
+      .join("");
+    bubble.content.textContent = text;
+    const uses = reply.content.filter((block) => block.type === "tool_use");
+    tools.add(
+      uses.map((block, index) => ({
+        index,
+        id: block.id,
+        function: { name: block.name, arguments: JSON.stringify(block.input) },
+      })),
+    );
+    timing.token(reply.usage.output_tokens);
+    showStats(timing);
+    return text;
+  }
+
   async function wholeAnswer(response, bubble, timing, tools) {
     const reply = await response.json();
     const message = reply.choices[0].message;
@@ -159,7 +212,8 @@ export function initChat(section) {
     history.push({ role: "user", content: text });
     const question = addMessage("user", text);
     const stream = $("#chat-stream", section).checked;
-    const body = request(stream);
+    const api = $("#chat-api", section).value;
+    const body = request(api, stream);
     const bubble = addMessage("assistant", "");
     const tools = new ToolCalls(bubble.tools);
     const timing = new Timing();
@@ -170,10 +224,17 @@ export function initChat(section) {
     state.textContent = "generating...";
     let answer = "";
     try {
-      const response = await call("POST", "/v1/chat/completions", body, controller.signal);
-      answer = stream
-        ? await streamAnswer(response, bubble, timing, tools)
-        : await wholeAnswer(response, bubble, timing, tools);
+      const path = api === "messages" ? "/v1/messages" : "/v1/chat/completions";
+      const response = await call("POST", path, body, controller.signal);
+      const read =
+        api === "messages"
+          ? stream
+            ? streamMessage
+            : wholeMessage
+          : stream
+            ? streamAnswer
+            : wholeAnswer;
+      answer = await read(response, bubble, timing, tools);
       state.textContent = "done";
     } catch (error) {
       if (error.name === "AbortError") {
