@@ -26,3 +26,14 @@ def pytest_runtest_makereport(
                     tail = f"(log unreadable: {exc})"
                 report.sections.append((f"server log of fixture '{name}' (tail)", tail))
     return report
+
+
+@pytest.fixture
+def hub_client_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let ``huggingface_hub``'s ``InferenceClient`` reach our own server while the suite runs
+    with ``HF_HUB_OFFLINE=1`` (set by ``make test``): in offline mode it refuses every request,
+    even to a local URL. Only the client in this test process is affected; the server stays
+    offline. (A user whose shell sets ``HF_HUB_OFFLINE`` meets the same refusal.)"""
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)

@@ -15,7 +15,8 @@ from server.core.settings.models import DEFAULT_SUMMARIZE_PROMPT, DEFAULT_TRANSL
 from tests.integration.conftest import CHAT_MODEL, ENGINE
 from tests.support.server import ServerProcess, served
 
-pytestmark = pytest.mark.integration
+# InferenceClient refuses every request under HF_HUB_OFFLINE (make test sets it).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("hub_client_online")]
 
 TEXT = (
     "The city council met on Tuesday and voted to build a new library near the river. "

@@ -13,7 +13,8 @@ from huggingface_hub import InferenceClient
 
 from tests.support.server import ServerProcess
 
-pytestmark = pytest.mark.integration
+# InferenceClient refuses every request under HF_HUB_OFFLINE (make test sets it).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("hub_client_online")]
 
 TEXT = "Ada Lovelace worked with Charles Babbage in London."
 

@@ -12,7 +12,8 @@ from tests.integration.seq2seq.reference import generate, token_id
 from tests.support.seq2seq_models import Seq2SeqModels
 from tests.support.server import ServerProcess
 
-pytestmark = pytest.mark.integration
+# InferenceClient refuses every request under HF_HUB_OFFLINE (make test sets it).
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("hub_client_online")]
 
 TEXT = "people met at the market to sell bread , fish and apples ."
 PARAMS = {"max_new_tokens": 10, "num_beams": 2}
