@@ -32,7 +32,7 @@ class QaRequest(EncoderRequest):
     align_to_words: bool = Field(True, description="Widen answers to whole words.")
 
 
-class Answer(BaseModel):
+class QaAnswer(BaseModel):
     answer: str = Field(description="context[start:end]")
     start: int
     end: int
@@ -41,7 +41,7 @@ class Answer(BaseModel):
 
 class QaResult(BaseModel):
     index: int
-    answers: list[Answer]
+    answers: list[QaAnswer]
 
 
 class QaResponse(BaseModel):

@@ -7,7 +7,7 @@ import pytest
 
 from server.batches.protocol import ENDPOINTS
 from server.core.pipeline_tags import pipeline_tags
-from server.encoders.reading_protocol import Answer
+from server.encoders.reading_protocol import QaAnswer
 from server.encoders.shared.endpoints import Endpoint
 from server.encoders.shared.spec import ROW_HEADS, Head, rows_per_input
 from server.encoders.tasks.qa import _merge
@@ -31,9 +31,9 @@ def test_single_label_scores_sum_to_one_and_multi_label_scores_alone() -> None:
 
 def test_merge_keeps_each_span_once_best_first() -> None:
     answers = [
-        Answer(answer="a", start=0, end=1, score=0.2),
-        Answer(answer="a", start=0, end=1, score=0.5),
-        Answer(answer="b", start=2, end=3, score=0.4),
+        QaAnswer(answer="a", start=0, end=1, score=0.2),
+        QaAnswer(answer="a", start=0, end=1, score=0.5),
+        QaAnswer(answer="b", start=2, end=3, score=0.4),
     ]
     merged = _merge(answers, None, 5)
     assert [(a.start, a.score) for a in merged] == [(0, 0.5), (2, 0.4)]

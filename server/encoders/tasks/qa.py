@@ -15,7 +15,7 @@ from tokenizers import Encoding
 from server.core.errors import InvalidRequest
 from server.core.scheduling import QueueOrder
 from server.encoders.model import EncoderModel
-from server.encoders.reading_protocol import Answer, QaRequest, QaResponse, QaResult
+from server.encoders.reading_protocol import QaAnswer, QaRequest, QaResponse, QaResult
 from server.encoders.tasks.inputs import as_texts, token_usage
 from server.encoders.tasks.reply import Reply
 
@@ -50,7 +50,7 @@ def _softmax(values: np.ndarray) -> np.ndarray:
 
 def _window_answers(
     encoding: Encoding, logits: np.ndarray, request: QaRequest, context: str
-) -> tuple[list[Answer], float]:
+) -> tuple[list[QaAnswer], float]:
     """This window's best spans, and its null (empty answer) score."""
     in_context = np.array([s == 1 for s in encoding.sequence_ids])
     allowed = in_context.copy()
@@ -74,7 +74,9 @@ def _window_answers(
             begin = _word_chars(encoding, s, begin, 0)
             finish = _word_chars(encoding, e, finish, 1)
         answers.append(
-            Answer(answer=context[begin:finish], start=begin, end=finish, score=float(outer[s, e]))
+            QaAnswer(
+                answer=context[begin:finish], start=begin, end=finish, score=float(outer[s, e])
+            )
         )
     return answers, null
 
@@ -86,16 +88,16 @@ def _word_chars(encoding: Encoding, token: int, default: int, side: int) -> int:
     return default if chars is None else chars[side]
 
 
-def _merge(answers: list[Answer], null: float | None, top_k: int) -> list[Answer]:
+def _merge(answers: list[QaAnswer], null: float | None, top_k: int) -> list[QaAnswer]:
     """Best first, each span once (windows overlap), the empty answer where allowed."""
-    best: dict[tuple[int, int], Answer] = {}
+    best: dict[tuple[int, int], QaAnswer] = {}
     for answer in answers:
         key = (answer.start, answer.end)
         if key not in best or best[key].score < answer.score:
             best[key] = answer
     merged = list(best.values())
     if null is not None:
-        merged.append(Answer(answer="", start=0, end=0, score=null))
+        merged.append(QaAnswer(answer="", start=0, end=0, score=null))
     return sorted(merged, key=lambda a: -a.score)[:top_k]
 
 
@@ -111,7 +113,7 @@ async def qa(model: EncoderModel, request: QaRequest, order: QueueOrder) -> Repl
     outputs = iter(await model.run(features, order))
     data = []
     for index, question_windows in enumerate(windows):
-        found: list[Answer] = []
+        found: list[QaAnswer] = []
         nulls = []
         for encoding in question_windows:
             answers, null = _window_answers(encoding, next(outputs), request, request.context)
