@@ -14,6 +14,9 @@ PIPELINE_TAGS: dict[str, tuple[str, ...]] = {
     "score": (),
     "summarize": ("summarization",),
     "translate": ("translation",),
+    "qa": ("question-answering",),
+    "zero-shot": ("zero-shot-classification",),
+    "fill-mask": ("fill-mask",),
 }
 
 

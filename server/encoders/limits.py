@@ -11,6 +11,7 @@ from server.encoders.protocol import (
     RerankRequest,
     ScoreRequest,
 )
+from server.encoders.reading_protocol import FillMaskRequest, QaRequest, ZeroShotRequest
 
 
 def _check_one_or_many(param: str, value: str | list[str], limits: RequestLimits) -> None:
@@ -20,7 +21,10 @@ def _check_one_or_many(param: str, value: str | list[str], limits: RequestLimits
         check_texts(param, value, limits)
 
 
-def check_encoder(request: AnyEncoderRequest, limits: RequestLimits) -> None:
+def check_encoder(
+    request: AnyEncoderRequest | QaRequest | ZeroShotRequest | FillMaskRequest,
+    limits: RequestLimits,
+) -> None:
     """An encoder request within ``limits``: number of inputs and characters in each."""
     if isinstance(request, RerankRequest):
         check_text("query", request.query, limits)
@@ -30,6 +34,14 @@ def check_encoder(request: AnyEncoderRequest, limits: RequestLimits) -> None:
     if isinstance(request, ScoreRequest):
         _check_one_or_many("text_1", request.text_1, limits)
         _check_one_or_many("text_2", request.text_2, limits)
+        return
+    if isinstance(request, QaRequest):
+        _check_one_or_many("question", request.question, limits)
+        check_text("context", request.context, limits)
+        return
+    if isinstance(request, ZeroShotRequest):
+        _check_one_or_many("input", request.input, limits)
+        check_texts("candidate_labels", request.candidate_labels, limits)
         return
     if isinstance(request, CohereEmbedRequest):
         check_texts("texts", request.texts or [], limits)

@@ -1,5 +1,6 @@
 """Encoder endpoints: ``/v1/embeddings``, ``/v2/embed``, ``/v1/classify``, ``/v1/ner``,
-``/rerank``, ``/v1/rerank``, ``/v2/rerank`` and ``/v1/score`` (``/v1/summarize`` and
+``/rerank``, ``/v1/rerank``, ``/v2/rerank``, ``/v1/score``, ``/v1/qa``, ``/v1/zero-shot`` and
+``/v1/fill-mask`` (``/v1/summarize`` and
 ``/v1/translate``, served by encoder-decoder and generative models, are in ``server.tasks``).
 
 One table says, per endpoint, its request and response models and its task service; one
@@ -40,12 +41,24 @@ from server.encoders.protocol import (
     ScoreRequest,
     ScoreResponse,
 )
+from server.encoders.reading_protocol import (
+    FillMaskRequest,
+    FillMaskResponse,
+    QaRequest,
+    QaResponse,
+    ReadingRequest,
+    ZeroShotRequest,
+    ZeroShotResponse,
+)
 from server.encoders.shared.endpoints import Endpoint
 from server.encoders.tasks.classify import classify
 from server.encoders.tasks.embed import cohere_embed, embed
+from server.encoders.tasks.fill_mask import fill_mask
 from server.encoders.tasks.ner import ner
+from server.encoders.tasks.qa import qa
 from server.encoders.tasks.reply import Reply
 from server.encoders.tasks.rerank import cohere_rerank, rerank, score
+from server.encoders.tasks.zero_shot import zero_shot
 from server.http.deps import InfoDep
 from server.http.route import ModelRoute, json_response, respond
 
@@ -57,7 +70,7 @@ class EncoderRoute:
     """One encoder endpoint: what it accepts, what it answers, which service computes it."""
 
     endpoint: Endpoint
-    request: type[AnyEncoderRequest]
+    request: type[AnyEncoderRequest | ReadingRequest]
     response: type[BaseModel]
     service: Service
     description: str
@@ -119,6 +132,27 @@ ROUTES = (
         ScoreResponse,
         score,
         "vLLM's score: one score per text_1/text_2 pair (1:1, 1:N or N:N), in input order.",
+    ),
+    EncoderRoute(
+        Endpoint.QA,
+        QaRequest,
+        QaResponse,
+        qa,
+        "Extractive question answering: answer spans of the context, with character offsets.",
+    ),
+    EncoderRoute(
+        Endpoint.ZERO_SHOT,
+        ZeroShotRequest,
+        ZeroShotResponse,
+        zero_shot,
+        "Zero-shot classification: candidate labels scored by an NLI model.",
+    ),
+    EncoderRoute(
+        Endpoint.FILL_MASK,
+        FillMaskRequest,
+        FillMaskResponse,
+        fill_mask,
+        "Fill-mask: the likeliest tokens at each of the model's mask tokens.",
     ),
 )
 

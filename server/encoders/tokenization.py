@@ -49,11 +49,35 @@ class TextEncoder:
         self._exact.no_truncation()
         self._truncating = _copy(base)
         self._truncating.enable_truncation(self.max_length, strategy="longest_first")
+        self._base = base
+        self._pair_windows: dict[tuple[int, int], Tokenizer] = {}
         self.window_stride = window_stride
         self._windows: Tokenizer | None = None
         if window_stride is not None:
             self._windows = _copy(base)
             self._windows.enable_truncation(self.max_length, stride=window_stride)
+
+    def token_to_id(self, token: str) -> int | None:
+        """The id of a vocabulary entry, or None."""
+        return self._exact.token_to_id(token)
+
+    def encode_plain(self, text: str) -> Encoding:
+        """``text`` without special tokens and untruncated."""
+        return self._exact.encode(text, add_special_tokens=False)
+
+    def pair_windows(
+        self, first: str, second: str, *, max_length: int, stride: int
+    ) -> list[Encoding]:
+        """``(first, second)`` as windows of at most ``max_length`` tokens that cut only the
+        second text, consecutive windows sharing ``stride`` of its tokens."""
+        key = (max_length, stride)
+        tokenizer = self._pair_windows.get(key)
+        if tokenizer is None:
+            tokenizer = _copy(self._base)
+            tokenizer.enable_truncation(max_length, stride=stride, strategy="only_second")
+            self._pair_windows[key] = tokenizer
+        encoding = tokenizer.encode(first, second)
+        return [encoding, *encoding.overflowing]
 
     def id_to_token(self, token_id: int) -> str:
         """The vocabulary entry of ``token_id`` (what Transformers' convert_ids_to_tokens gives)."""
@@ -189,10 +213,16 @@ class TextEncoder:
             return Features(ids, np.array(encoding.type_ids, dtype=np.int8))
         return Features(ids)
 
-    def decode(self, ids: Sequence[int], *, clean_up_tokenization_spaces: bool) -> str:
-        """Generated ids as text, special tokens left out: what Transformers' ``decode``
-        gives with ``skip_special_tokens=True``."""
-        text = self._exact.decode(list(ids), skip_special_tokens=True)
+    def decode(
+        self,
+        ids: Sequence[int],
+        *,
+        clean_up_tokenization_spaces: bool,
+        skip_special_tokens: bool = True,
+    ) -> str:
+        """Token ids as text, special tokens left out unless told: what Transformers'
+        ``decode`` gives."""
+        text = self._exact.decode(list(ids), skip_special_tokens=skip_special_tokens)
         return clean_up_tokenization(text) if clean_up_tokenization_spaces else text
 
     def features_from_ids(

@@ -12,8 +12,14 @@ from dataclasses import dataclass
 
 from server.encoders.tasks.seq2seq import SUMMARIZE, TRANSLATE
 from server.tasks.common import Run
-from server.tasks.encoder_tasks import feature_extraction, text_classification, token_classification
+from server.tasks.encoder_tasks import text_classification, token_classification
 from server.tasks.protocol import Text2TextParameters, TranslationParameters
+from server.tasks.reading_tasks import (
+    embedding_task,
+    fill_mask_task,
+    question_answering,
+    zero_shot_classification,
+)
 from server.tasks.text2text import text2text
 
 
@@ -29,9 +35,13 @@ class TaskHandler:
 
 
 HANDLERS: dict[str, TaskHandler] = {
-    "embed": TaskHandler("feature-extraction", "embed", feature_extraction, root_parameters=True),
+    # Feature extraction, and sentence similarity when inputs is its object.
+    "embed": TaskHandler("feature-extraction", "embed", embedding_task, root_parameters=True),
     "classify": TaskHandler("text-classification", "classify", text_classification),
     "ner": TaskHandler("token-classification", "ner", token_classification),
+    "qa": TaskHandler("question-answering", "qa", question_answering),
+    "zero-shot": TaskHandler("zero-shot-classification", "zero-shot", zero_shot_classification),
+    "fill-mask": TaskHandler("fill-mask", "fill-mask", fill_mask_task),
     SUMMARIZE: TaskHandler(
         "summarization", SUMMARIZE, text2text(SUMMARIZE, "summary_text", Text2TextParameters)
     ),

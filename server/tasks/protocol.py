@@ -71,3 +71,37 @@ class TokenClassificationParameters(BaseModel):
     aggregation_strategy: Literal["none", "simple", "first", "average", "max"] | None = None
     ignore_labels: list[str] | None = None
     stride: int | None = Field(None, ge=0)
+
+
+class QuestionAnsweringParameters(BaseModel):
+    """Question answering's parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: int | None = Field(None, ge=1, le=100)
+    doc_stride: int | None = Field(None, ge=0)
+    max_answer_len: int | None = Field(None, ge=1)
+    max_seq_len: int | None = Field(None, ge=1)
+    max_question_len: int | None = Field(None, ge=1)
+    handle_impossible_answer: bool | None = None
+    align_to_words: bool | None = None
+    padding: str | None = None
+
+
+class ZeroShotClassificationParameters(BaseModel):
+    """Zero-shot classification's parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    candidate_labels: list[str]
+    hypothesis_template: str | None = None
+    multi_label: bool | None = None
+
+
+class FillMaskParameters(BaseModel):
+    """Fill-mask's parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    top_k: int | None = Field(None, ge=1, le=100)
+    targets: list[str] | None = None

@@ -10,7 +10,9 @@ from pydantic import Field, field_validator, model_validator
 from server.core.settings.base import BUNDLED_PREFIX, Strict
 
 GenerateTask = Literal["generate"]
-EncoderTask = Literal["embed", "classify", "ner", "rerank", "summarize", "translate"]
+EncoderTask = Literal[
+    "embed", "classify", "ner", "rerank", "summarize", "translate", "qa", "zero-shot", "fill-mask"
+]
 # Tasks of encoder-decoder models (generate() in the encoder workers).
 SEQ2SEQ_TASKS = ("summarize", "translate")
 

@@ -17,7 +17,13 @@ import numpy as np
 from server.core.errors import Unavailable
 from server.encoders.pool.worker_process import NotStarted, WorkerMain, WorkerProcess, run_worker
 from server.encoders.shared import ipc
-from server.encoders.shared.spec import Features, Head, ModelDescription, WorkerSpec
+from server.encoders.shared.spec import (
+    ROW_HEADS,
+    Features,
+    ModelDescription,
+    WorkerSpec,
+    rows_per_input,
+)
 
 log = logging.getLogger("server.encoders.pool")
 
@@ -109,8 +115,10 @@ class WorkerPool:
                 worker.in_flight -= 1
                 self._available.set()
         self._on_inference(done.seconds)
-        if self.description is not None and self.description.head is Head.TOKENS:
-            return np.split(done.output, np.cumsum(batch.lengths)[:-1])
+        description = self.description
+        if description is not None and description.head in ROW_HEADS:
+            counts = rows_per_input(description.head, batch.ids, batch.lengths, description.mask_id)
+            return np.split(done.output, np.cumsum(counts)[:-1])
         return list(done.output)
 
     def _pick(self, alone: bool = False) -> WorkerProcess | None:

@@ -10,7 +10,18 @@ from enum import StrEnum
 from server.encoders.shared.spec import Head, ModelDescription
 
 # What /v1/models lists, in this order.
-TASK_ORDER = ("embed", "classify", "ner", "rerank", "score", "summarize", "translate")
+TASK_ORDER = (
+    "embed",
+    "classify",
+    "ner",
+    "rerank",
+    "score",
+    "summarize",
+    "translate",
+    "qa",
+    "zero-shot",
+    "fill-mask",
+)
 
 
 class Endpoint(StrEnum):
@@ -26,6 +37,9 @@ class Endpoint(StrEnum):
     SCORE = "/v1/score"
     SUMMARIZE = "/v1/summarize"
     TRANSLATE = "/v1/translate"
+    QA = "/v1/qa"
+    ZERO_SHOT = "/v1/zero-shot"
+    FILL_MASK = "/v1/fill-mask"
 
     @property
     def task(self) -> str:
@@ -44,6 +58,9 @@ _TASKS = {
     Endpoint.SCORE: "score",
     Endpoint.SUMMARIZE: "summarize",
     Endpoint.TRANSLATE: "translate",
+    Endpoint.QA: "qa",
+    Endpoint.ZERO_SHOT: "zero-shot",
+    Endpoint.FILL_MASK: "fill-mask",
 }
 
 
@@ -68,6 +85,14 @@ def serves_task(task: str, description: ModelDescription, wanted: str) -> bool:
         return head is Head.SEQUENCE and task == "classify"
     if wanted == "ner":
         return head is Head.TOKENS
+    if wanted == "qa":
+        return head is Head.SPAN
+    if wanted == "fill-mask":
+        return head is Head.MASKED
+    if wanted == "zero-shot":
+        return head is Head.SEQUENCE and task == "zero-shot"
+    if head is not Head.EMBED and head is not Head.SEQUENCE:
+        return False
     return head is Head.EMBED or (head is Head.SEQUENCE and len(description.labels) == 1)
 
 

@@ -21,6 +21,23 @@ class Head(StrEnum):
     SEQUENCE = "sequence"  # sequence classification: one probability row per input
     TOKENS = "tokens"  # token classification: one probability row per token
     SEQ2SEQ = "seq2seq"  # encoder-decoder generation: generated token ids per input
+    SPAN = "span"  # extractive QA: start and end logits per token
+    MASKED = "masked"  # masked LM: vocabulary probabilities at each mask token
+
+
+# Heads whose output has rows per token (or per mask token), not one row per input.
+ROW_HEADS = (Head.TOKENS, Head.SPAN, Head.MASKED)
+
+
+def rows_per_input(
+    head: Head, ids: np.ndarray, lengths: np.ndarray, mask_id: int | None
+) -> np.ndarray:
+    """How many output rows each input of a batch has: its tokens, or its mask tokens."""
+    if head is not Head.MASKED:
+        return np.asarray(lengths)
+    starts = np.concatenate(([0], np.cumsum(lengths)))
+    is_mask = np.asarray(ids) == mask_id
+    return np.array([int(is_mask[starts[i] : starts[i + 1]].sum()) for i in range(len(lengths))])
 
 
 class Activation(StrEnum):
@@ -139,6 +156,9 @@ class ModelDescription:
     prompts: dict[str, str] = field(default_factory=dict)
     default_prompt_name: str | None = None
     seq2seq: Seq2SeqInfo | None = None
+    # Masked LMs: the mask token and its id (rows of their output are the mask positions).
+    mask_token: str | None = None
+    mask_id: int | None = None
 
 
 @dataclass(slots=True)

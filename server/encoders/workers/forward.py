@@ -11,7 +11,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from server.encoders.shared.spec import Activation, Head, ModelDescription, PoolingSpec
+from server.encoders.shared.spec import (
+    ROW_HEADS,
+    Activation,
+    Head,
+    ModelDescription,
+    PoolingSpec,
+    rows_per_input,
+)
 from server.encoders.workers.backends.runners import ModelRunner
 from server.encoders.workers.buckets import length_buckets
 from server.encoders.workers.sentence_pooling import SentencePooler
@@ -32,6 +39,7 @@ class BatchForward:
         self.head = description.head
         self.activation = description.activation
         self.pad_id = description.pad_id
+        self.mask_id = description.mask_id
         self.device = runner.device
         self.pooler = SentencePooler(pooling, dtype, str(self.device)) if pooling else None
 
@@ -64,10 +72,11 @@ class BatchForward:
             )
             for rows in buckets
         ]
-        if self.head is Head.TOKENS:  # one row per token: put each input's rows back in order
+        if self.head in ROW_HEADS:  # rows per token (or mask): put each input's back in order
+            counts = rows_per_input(self.head, ids, lengths, self.mask_id)
             blocks: list[np.ndarray] = [outputs[0][:0]] * len(lengths)
             for rows, output in zip(buckets, outputs, strict=True):
-                offsets = np.concatenate(([0], np.cumsum(lengths[rows])))
+                offsets = np.concatenate(([0], np.cumsum(counts[rows])))
                 for k, i in enumerate(rows):
                     blocks[i] = output[offsets[k] : offsets[k + 1]]
             return np.concatenate(blocks)
@@ -91,6 +100,8 @@ class BatchForward:
                 types[valid] = type_ids
                 inputs["token_type_ids"] = types
             output = self.runner(inputs, alone)
+            if self.head is Head.MASKED:  # only the mask positions' rows leave the worker
+                mask = (input_ids == self.mask_id).astype(np.int64)
             return self._reduce(output, torch.from_numpy(mask).to(self.device)).cpu().numpy()
 
     def _reduce(self, output: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -98,8 +109,10 @@ class BatchForward:
             assert self.pooler is not None
             return self.pooler(output, mask).float()
         logits = output.float()
-        if self.head is Head.TOKENS:
-            return torch.softmax(logits, dim=-1)[mask.bool()]
+        if self.head is Head.TOKENS or self.head is Head.MASKED:
+            return torch.softmax(logits[mask.bool()], dim=-1)
+        if self.head is Head.SPAN:  # start and end logits of each real token
+            return logits[mask.bool()]
         if self.activation is Activation.SOFTMAX:
             return torch.softmax(logits, dim=-1)
         if self.activation is Activation.SIGMOID:

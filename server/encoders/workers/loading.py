@@ -44,6 +44,12 @@ def choose_head(task: str, config: PretrainedConfig) -> Head:
         return Head.SEQUENCE
     if task == "ner":
         return Head.TOKENS
+    if task == "zero-shot":
+        return Head.SEQUENCE  # an NLI model: its raw logits (see activation_for)
+    if task == "qa":
+        return Head.SPAN
+    if task == "fill-mask":
+        return Head.MASKED
     if task in SEQ2SEQ_TASKS:
         return Head.SEQ2SEQ
     architectures = getattr(config, "architectures", None) or []
@@ -60,6 +66,13 @@ def activation_for(config: PretrainedConfig) -> Activation:
     if problem == "regression":
         return Activation.NONE
     return Activation.SOFTMAX
+
+
+def _activation(task: str, head: Head, config: PretrainedConfig) -> Activation:
+    # Zero-shot needs an NLI model's raw logits: it compares entailment across labels.
+    if head is Head.SEQUENCE:
+        return Activation.NONE if task == "zero-shot" else activation_for(config)
+    return Activation.NONE if head in (Head.SPAN, Head.MASKED) else Activation.SOFTMAX
 
 
 def _position_limit(config: PretrainedConfig, tokenizer: Any) -> int | None:
@@ -116,7 +129,7 @@ def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSp
         architecture=type(model).__name__,
         max_length=max_length,
         labels=labels,
-        activation=activation_for(config) if head is Head.SEQUENCE else Activation.SOFTMAX,
+        activation=_activation(spec.task, head, config),
         tokenizer_json=backend.to_str(),
         pad_id=tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0,
         vocab_size=int(model.get_input_embeddings().num_embeddings),
@@ -127,7 +140,13 @@ def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSp
         prompts=prompts,
         default_prompt_name=default_prompt,
         seq2seq=_seq2seq_info(config, tokenizer, model) if head is Head.SEQ2SEQ else None,
+        mask_token=tokenizer.mask_token if head is Head.MASKED else None,
+        mask_id=tokenizer.mask_token_id if head is Head.MASKED else None,
     )
+    if spec.task == "zero-shot" and not any(x.lower().startswith("entail") for x in labels):
+        raise ValueError(f"a zero-shot model needs an entailment label; it has {list(labels)}")
+    if head is Head.MASKED and description.mask_id is None:
+        raise ValueError("a fill-mask model needs a tokenizer with a mask token")
     return model, description, pooling
 
 

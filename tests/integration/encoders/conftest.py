@@ -8,7 +8,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.encoders.models import DerivedModels, build_derived, minilm_dir
+from tests.integration.encoders.models import (
+    DerivedModels,
+    ReadingModels,
+    build_derived,
+    build_reading,
+    minilm_dir,
+)
 from tests.support.server import MODELS_DIR, ServerProcess, served
 
 # Bundled models served (and parity-tested) only once `python -m prepare` made them.
@@ -26,7 +32,12 @@ def derived(tmp_path_factory: pytest.TempPathFactory) -> DerivedModels:
     return build_derived(tmp_path_factory.mktemp("derived-models"))
 
 
-def server_config(derived: DerivedModels) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def reading(tmp_path_factory: pytest.TempPathFactory) -> ReadingModels:
+    return build_reading(tmp_path_factory.mktemp("reading-models"))
+
+
+def server_config(derived: DerivedModels, reading: ReadingModels) -> dict[str, Any]:
     minilm = str(minilm_dir())
     models: list[dict[str, Any]] = [
         {
@@ -41,6 +52,9 @@ def server_config(derived: DerivedModels) -> dict[str, Any]:
         {"name": "topics", "task": "classify", "source": str(derived.topics)},
         {"name": "ner", "task": "ner", "source": str(derived.ner)},
         {"name": "reranker", "task": "rerank", "source": str(derived.cross_encoder)},
+        {"name": "qa", "task": "qa", "source": str(reading.qa)},
+        {"name": "nli", "task": "zero-shot", "source": str(reading.nli), "max_length": 128},
+        {"name": "masked", "task": "fill-mask", "source": str(reading.masked)},
         # For the 429 and crash tests: one input per batch, and a queue that fills at once.
         # Long inputs (max_length 512) make its batches slow enough to be caught running.
         {
@@ -62,9 +76,10 @@ def server_config(derived: DerivedModels) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def encoder_server(
-    derived: DerivedModels, tmp_path_factory: pytest.TempPathFactory
+    derived: DerivedModels, reading: ReadingModels, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    with served(tmp_path_factory, "encoder-server", server_config(derived)) as server:
+    config = server_config(derived, reading)
+    with served(tmp_path_factory, "encoder-server", config) as server:
         yield server
 
 

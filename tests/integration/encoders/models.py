@@ -80,3 +80,39 @@ def build_derived(root: Path) -> DerivedModels:
             source, root / "cross-encoder", BertForSequenceClassification, ("score",), 4
         ),
     )
+
+
+NLI_LABELS = ("contradiction", "neutral", "entailment")
+
+
+@dataclass(frozen=True)
+class ReadingModels:
+    qa: Path  # extractive question answering (random span head)
+    nli: Path  # sequence classification with NLI labels, for zero-shot
+    masked: Path  # masked LM (random LM head over the MiniLM vocabulary)
+
+
+def build_reading(root: Path) -> ReadingModels:
+    """QA, NLI and masked-LM models on the MiniLM encoder (heads seeded, not trained)."""
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        BertForMaskedLM,
+        BertForQuestionAnswering,
+        BertForSequenceClassification,
+    )
+
+    source = minilm_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(source))
+    torch.manual_seed(5)
+    qa = BertForQuestionAnswering.from_pretrained(str(source))
+    with torch.no_grad():
+        qa.qa_outputs.weight.mul_(10)
+    qa.save_pretrained(str(root / "qa"))
+    tokenizer.save_pretrained(str(root / "qa"))
+    nli = _derive(source, root / "nli", BertForSequenceClassification, NLI_LABELS, 6)
+    torch.manual_seed(7)
+    masked = BertForMaskedLM.from_pretrained(str(source))
+    masked.save_pretrained(str(root / "masked"))
+    tokenizer.save_pretrained(str(root / "masked"))
+    return ReadingModels(qa=root / "qa", nli=nli, masked=root / "masked")

@@ -117,3 +117,89 @@ def test_models_list_pipeline_tags(http: httpx.Client) -> None:
     ]
     assert cards["sentiment"]["pipeline_tags"] == ["text-classification"]
     assert cards["ner"]["pipeline_tags"] == ["token-classification"]
+
+
+CONTEXT = "Ada Lovelace was born in London in 1815. She wrote the first published program."
+
+
+def test_question_answering_with_the_client(
+    encoder_server: ServerProcess, http: httpx.Client
+) -> None:
+    question = "Where was Ada Lovelace born?"
+    body = {"model": "qa", "question": question, "context": CONTEXT, "top_k": 2}
+    ours = http.post("/v1/qa", json=body).json()["data"][0]["answers"]
+    client = _client(encoder_server, "qa")
+    one = client.question_answering(question=question, context=CONTEXT)
+    assert not isinstance(one, list)
+    assert (one.answer, one.start, one.end) == (ours[0]["answer"], ours[0]["start"], ours[0]["end"])
+    assert one.answer == CONTEXT[one.start : one.end]
+    assert one.score == pytest.approx(ours[0]["score"], rel=1e-5)
+    two = client.question_answering(question=question, context=CONTEXT, top_k=2)
+    assert isinstance(two, list)
+    assert [(a.start, a.end) for a in two] == [(a["start"], a["end"]) for a in ours]
+    impossible = client.question_answering(
+        question=question, context=CONTEXT, handle_impossible_answer=True, top_k=40
+    )
+    assert isinstance(impossible, list) and "" in [a.answer for a in impossible]
+
+
+def test_zero_shot_classification_with_the_client(
+    encoder_server: ServerProcess, http: httpx.Client
+) -> None:
+    labels = ["history", "cooking", "computing"]
+    for multi in (False, True):
+        body = {"model": "nli", "input": CONTEXT, "candidate_labels": labels, "multi_label": multi}
+        ours = http.post("/v1/zero-shot", json=body).json()["data"][0]["labels"]
+        output = _client(encoder_server, "nli").zero_shot_classification(
+            CONTEXT, labels, multi_label=multi
+        )
+        assert [(o.label, round(o.score, 6)) for o in output] == [
+            (x["label"], round(x["score"], 6)) for x in ours
+        ]
+    templated = _client(encoder_server, "nli").zero_shot_classification(
+        CONTEXT, labels, hypothesis_template="This text is about {}."
+    )
+    assert sum(o.score for o in templated) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_fill_mask_with_the_client(encoder_server: ServerProcess, http: httpx.Client) -> None:
+    text = "Ada Lovelace was born in [MASK]."
+    ours = http.post("/v1/fill-mask", json={"model": "masked", "input": text, "top_k": 3}).json()
+    expected = ours["data"][0]["masks"][0]
+    output = _client(encoder_server, "masked").fill_mask(text, top_k=3)
+    assert [(o.token, o.token_str, o.sequence) for o in output] == [
+        (c["token"], c["token_str"], c["sequence"]) for c in expected
+    ]
+    targeted = _client(encoder_server, "masked").fill_mask(text, targets=["london", "paris"])
+    assert {o.token_str for o in targeted} == {"london", "paris"}
+
+
+def test_sentence_similarity_with_the_client(
+    encoder_server: ServerProcess, http: httpx.Client
+) -> None:
+    others = ["A cat sat on the mat.", TEXT]
+    ours = http.post("/v1/embeddings", json={"model": "minilm", "input": [TEXT, *others]}).json()
+    vectors = np.array([row["embedding"] for row in ours["data"]], dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    similarity = _client(encoder_server, "minilm").sentence_similarity(TEXT, others)
+    assert similarity == pytest.approx((vectors[1:] @ vectors[0]).tolist(), abs=1e-5)
+    assert similarity[1] == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "words"),
+    [
+        ("qa", {"inputs": "just a text"}, ["question-answering", "context"]),
+        ("nli", {"inputs": TEXT}, ["zero-shot-classification", "candidate_labels"]),
+        ("masked", {"inputs": "No mask."}, ["[MASK]"]),
+        ("nli", {"inputs": TEXT, "parameters": {"candidate_labels": []}}, ["candidate_labels"]),
+    ],
+)
+def test_reading_payloads_a_task_cannot_take_are_400(
+    http: httpx.Client, name: str, body: dict[str, Any], words: list[str]
+) -> None:
+    response = http.post(f"/models/{name}", json=body)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    for word in words:
+        assert word in message, message

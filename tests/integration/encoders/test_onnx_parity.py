@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -42,9 +43,26 @@ def _load(
         alone_threads=alone_threads,
         backend=backend,
     )
-    forward, description = load_worker(spec)
+    run, description = load_worker(spec)
     assert description.backend == backend, f"{path} fell back to {description.backend}"
-    return forward, description
+    return _batch_call(run), description
+
+
+def _batch_call(run: Any) -> Forward:
+    """The worker's batch function called with arrays, as the tests send them; its
+    ``BatchForward``'s runner kept as ``.runner``."""
+    from server.encoders.shared import ipc
+    from server.encoders.workers.forward import BatchForward
+
+    def forward(
+        ids: np.ndarray, lengths: np.ndarray, types: np.ndarray | None, alone: bool = False
+    ) -> np.ndarray:
+        return np.asarray(run(ipc.RunBatch(0, ids, lengths, types, alone=alone)))
+
+    cells = [c.cell_contents for c in run.__closure__ or ()]
+    inner = next(c for c in cells if isinstance(c, BatchForward))
+    forward.runner = inner.runner  # type: ignore[attr-defined]
+    return forward
 
 
 def _run(forward: Forward, features: Sequence[Features], alone: bool = False) -> list[np.ndarray]:
@@ -231,7 +249,8 @@ def test_failed_export_falls_back_to_torch(
         backend="onnx",
     )
     with caplog.at_level("WARNING", logger="server.encoders.worker"):
-        forward, description = load_worker(spec)
+        run, description = load_worker(spec)
+    forward = _batch_call(run)
     assert description.backend == "torch"
     assert "exporter crashed" in caplog.text and "using torch" in caplog.text
     ids = np.array([101, 7592, 102], dtype=np.int32)
@@ -252,7 +271,8 @@ def test_int8_quantized_embeddings_stay_close(sentences: list[str]) -> None:
         backend="onnx",
         quantize="int8",
     )
-    int8, quantized = load_worker(spec)
+    run, quantized = load_worker(spec)
+    int8 = _batch_call(run)
     assert quantized.backend == "onnx-int8"
     text = TextEncoder(description)
     features = [text.features(e) for e in text.encode_now(sentences, truncate=True, param="x")]

@@ -35,7 +35,10 @@ class _KeywordInputs(torch.nn.Module):
         self.names = names
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        return self.model(**dict(zip(self.names, inputs, strict=True)))[0]
+        from server.encoders.workers.auto_classes import head_output
+
+        output: torch.Tensor = head_output(self.model(**dict(zip(self.names, inputs, strict=True))))
+        return output
 
 
 def input_names(uses_token_type_ids: bool) -> tuple[str, ...]:

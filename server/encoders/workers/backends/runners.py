@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from server.encoders.workers.auto_classes import head_output
 from server.encoders.workers.backends.onnx_session import OnnxSession
 
 
@@ -37,7 +38,7 @@ class TorchRunner:
 
     def __call__(self, inputs: dict[str, np.ndarray], alone: bool = False) -> torch.Tensor:
         tensors = {name: torch.from_numpy(a).to(self.device) for name, a in inputs.items()}
-        output: torch.Tensor = self.model(**tensors)[0]
+        output: torch.Tensor = head_output(self.model(**tensors))
         return output
 
 
