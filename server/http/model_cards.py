@@ -34,6 +34,12 @@ class ModelCard(BaseModel):
         description="Features beyond the task: 'tools' (tool_choice 'auto' reads the model's "
         "own calls), 'reasoning' (thinking in reasoning_content).",
     )
+    parent: str | None = Field(
+        None, description="An adapter's base model (its id); null for a base model."
+    )
+    root: str | None = Field(
+        None, description="Where the weights come from: the model's or the adapter's source."
+    )
 
 
 class ModelList(BaseModel):

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from server.core.errors import ModelNotFound
 from server.core.pipeline_tags import pipeline_tags
-from server.core.registry import ModelRegistry, ServedModel, ServesSeveralTasks
+from server.core.registry import HasAdapters, ModelRegistry, ServedModel, ServesSeveralTasks
 from server.http.deps import InfoDep
 from server.http.model_cards import ModelCard, ModelList
 
@@ -27,6 +27,8 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
         ready=model.ready,
         runtime=model.runtime,
         capabilities=model.capabilities,
+        parent=model.parent if isinstance(model, HasAdapters) else None,
+        root=model.root if isinstance(model, HasAdapters) else None,
     )
 
 
