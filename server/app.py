@@ -42,10 +42,13 @@ from server.http.models import models_router
 from server.http.openapi import install_openapi
 from server.http.request_context import RequestContextMiddleware
 from server.keys.service import KeyService
+from server.runtime.router import runtime_models_router
+from server.runtime.service import ModelService
 from server.state import ServerState, attach_state
 from server.store.adapters import AdapterStore
 from server.store.database import Database
 from server.store.keys import KeyStore
+from server.store.models import ModelStore
 from server.store.responses import ResponseStore
 from server.tasks.router import tasks_router
 
@@ -96,6 +99,10 @@ def create_app(
 
     adapters = AdapterService(state.registry, AdapterStore(state.store), settings, state.metrics)
 
+    runtime_models = ModelService(
+        state.registry, ModelStore(state.store), settings, state.metrics, model_factory
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for config in settings.models:
@@ -112,9 +119,11 @@ def create_app(
         responses.background.start_sweeper()
         batches.start(app)
         adapters.start()
+        runtime_models.start()
         try:
             yield
         finally:
+            await runtime_models.stop()
             await adapters.stop()
             await batches.stop()
             await keys.stop()
@@ -167,7 +176,11 @@ def create_app(
         batches.router,
     ]
     if settings.admin_key:
-        routers += [admin_router(keys), adapters_router(adapters)]
+        routers += [
+            admin_router(keys),
+            adapters_router(adapters),
+            runtime_models_router(runtime_models),
+        ]
     for router in routers:
         app.include_router(router)
     playground.install_playground(app, settings)

@@ -113,8 +113,8 @@ class AdapterService:
 
     async def sync(self) -> None:
         """Load and unload here to match the stored set."""
-        desired = await self.store.listing()
-        async with self._lock:
+        async with self._lock:  # read under the lock: a load or removal may be under way
+            desired = await self.store.listing()
             for name in [n for n in self.loaded if n not in desired]:
                 log.info("adapter %s: unloaded (removed from the store)", name)
                 await self._unload_here(name)
@@ -145,6 +145,7 @@ class AdapterService:
     # --- the loop ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        self.registry.pending.add("runtime adapters")
         self._task = asyncio.create_task(self._run(), name="adapter-sync")
 
     async def stop(self) -> None:
@@ -158,8 +159,11 @@ class AdapterService:
             try:
                 if self.store.db.is_open:
                     await self.sync()
+                    self.registry.pending.discard("runtime adapters")
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("adapter sync failed")
-            await asyncio.sleep(self.interval_s)
+            # Soon again until the first pass is done (the server is not ready before it).
+            first = "runtime adapters" in self.registry.pending
+            await asyncio.sleep(0.1 if first else self.interval_s)

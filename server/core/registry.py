@@ -103,6 +103,8 @@ class ModelRegistry:
         # Models this replica was asked to serve (a stored adapter) and could not load, with
         # why: it serves the rest, and /ready and the metrics tell.
         self.failed: dict[str, str] = {}
+        # What must finish a first pass before the server is ready (the stored runtime sets).
+        self.pending: set[str] = set()
         for model in models:
             self.add(model)
 
@@ -129,8 +131,8 @@ class ModelRegistry:
 
     @property
     def ready(self) -> bool:
-        """True once every model is loaded."""
-        return all(m.ready for m in self._models.values())
+        """True once every model is loaded, the stored runtime ones included."""
+        return not self.pending and all(m.ready for m in self._models.values())
 
     @property
     def healthy(self) -> bool:

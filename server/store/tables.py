@@ -172,3 +172,14 @@ class StoredAdapter(Base):
     path: Mapped[str | None] = mapped_column(Text, nullable=True)
     archive: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class StoredModel(Base):
+    """A model added at run time (``POST /admin/v1/models``): its config entry, the same
+    fields as the configuration file's. Every replica serves the stored set."""
+
+    __tablename__ = "runtime_models"
+
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[float] = mapped_column(Float)
