@@ -11,7 +11,13 @@ from server.core.registry import now
 from server.core.settings import AdapterConfig, GenerateModelConfig, Settings
 from server.core.sources import resolve_source
 from server.generation.engine.vllm_engine import VllmEngine
-from server.generation.lora import check_base, check_rank, read_adapter, resolve_adapter
+from server.generation.lora import (
+    InvalidAdapter,
+    check_base,
+    check_rank,
+    read_adapter,
+    resolve_adapter,
+)
 from server.generation.service.pipeline import GenerationService
 from server.generation.service.prompts import PromptBuilder, load_chat_template
 from server.generation.service.tokenizer import TokenizerService
@@ -226,7 +232,7 @@ class AdapterModel(GenerationModel):
             raise RuntimeError(f"adapter '{self.name}': its model '{self.base.name}' did not load")
         engine = self.base.engine
         if not isinstance(engine, VllmEngine):
-            raise RuntimeError(f"adapter '{self.name}': model '{self.base.name}' runs no vLLM")
+            raise InvalidAdapter(f"model '{self.base.name}' serves no adapters (it runs no vLLM)")
         path = await asyncio.to_thread(resolve_adapter, self.adapter.source)
         info = await asyncio.to_thread(read_adapter, path)
         check_rank(info, engine.max_lora_rank)

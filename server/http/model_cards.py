@@ -24,6 +24,7 @@ class ModelCard(BaseModel):
     )
     max_model_len: int | None = None
     ready: bool = True
+    state: str = Field("loaded", description="'loaded' (serving) or 'loading'.")
     runtime: str | None = Field(
         None,
         description="What runs the model: 'vllm' for generation; 'torch', 'onnx' or "

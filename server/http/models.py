@@ -25,6 +25,7 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
         prompts=prompts,
         max_model_len=model.max_context,
         ready=model.ready,
+        state="loaded" if model.ready else "loading",
         runtime=model.runtime,
         capabilities=model.capabilities,
         parent=model.parent if isinstance(model, HasAdapters) else None,

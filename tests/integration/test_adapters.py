@@ -111,7 +111,7 @@ def test_models_lists_the_adapter_with_its_base(api: openai.OpenAI, adapter_dir:
     cards = {m.id: m.model_dump() for m in api.models.list().data}
     assert cards[ADAPTER]["parent"] == CHAT_MODEL
     assert cards[ADAPTER]["root"] == str(adapter_dir)
-    assert cards[ADAPTER]["ready"] is True
+    assert (cards[ADAPTER]["ready"], cards[ADAPTER]["state"]) == (True, "loaded")
     assert cards[CHAT_MODEL]["parent"] is None
 
 
