@@ -17,11 +17,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from server import playground
+from server.adapters.router import ADMIN_PATHS, adapters_router
+from server.adapters.service import AdapterService
 from server.admin.router import admin_router
 from server.batches.wiring import build_batch_api
 from server.core.lifecycle import Lifecycle
 from server.core.metrics import Metrics
-from server.core.registry import ModelRegistry, ServedModel
+from server.core.registry import HasAdapters, ModelRegistry, ServedModel
 from server.core.settings import EncoderModelConfig, GenerateModelConfig, Settings
 from server.core.supervisor import load_and_watch, stop_all
 from server.encoders.router import encoders_router
@@ -40,9 +42,13 @@ from server.http.models import models_router
 from server.http.openapi import install_openapi
 from server.http.request_context import RequestContextMiddleware
 from server.keys.service import KeyService
+from server.runtime.router import runtime_models_router
+from server.runtime.service import ModelService
 from server.state import ServerState, attach_state
+from server.store.adapters import AdapterStore
 from server.store.database import Database
 from server.store.keys import KeyStore
+from server.store.models import ModelStore
 from server.store.responses import ResponseStore
 from server.tasks.router import tasks_router
 
@@ -91,10 +97,20 @@ def create_app(
         batches.internal_key,
     )
 
+    adapters = AdapterService(state.registry, AdapterStore(state.store), settings, state.metrics)
+
+    runtime_models = ModelService(
+        state.registry, ModelStore(state.store), settings, state.metrics, model_factory
+    )
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         for config in settings.models:
-            state.registry.add(model_factory(config, settings, state.metrics))
+            model = model_factory(config, settings, state.metrics)
+            state.registry.add(model)
+            if isinstance(model, HasAdapters):
+                for adapter in model.adapter_models():
+                    state.registry.add(adapter)
         opener = asyncio.create_task(state.store.open_when_reachable(), name="store-opener")
         loader = asyncio.create_task(
             load_and_watch(state.registry, state.lifecycle), name="model-loader"
@@ -102,9 +118,13 @@ def create_app(
         keys.start()
         responses.background.start_sweeper()
         batches.start(app)
+        adapters.start()
+        runtime_models.start()
         try:
             yield
         finally:
+            await runtime_models.stop()
+            await adapters.stop()
             await batches.stop()
             await keys.stop()
             await responses.background.stop()
@@ -129,7 +149,11 @@ def create_app(
     # Limits and usage run inside the key check, which sets the request's key.
     app.add_middleware(KeyLimitsMiddleware, limiter=keys.limiter, usage=keys)
     app.add_middleware(
-        ApiKeyMiddleware, ring=keys, open_paths=open_paths, admin_key=settings.admin_key
+        ApiKeyMiddleware,
+        ring=keys,
+        open_paths=open_paths,
+        admin_key=settings.admin_key,
+        admin_paths=ADMIN_PATHS,
     )
     # Each middleware added runs before the ones added earlier: request id and access log
     # first (every answer carries an id and is logged), then the raw-request limits, then the
@@ -152,7 +176,11 @@ def create_app(
         batches.router,
     ]
     if settings.admin_key:
-        routers.append(admin_router(keys))
+        routers += [
+            admin_router(keys),
+            adapters_router(adapters),
+            runtime_models_router(runtime_models),
+        ]
     for router in routers:
         app.include_router(router)
     playground.install_playground(app, settings)

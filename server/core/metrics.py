@@ -64,6 +64,13 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         p = PREFIX
+        # Runtime adapters this replica could not load (1 while failing), by adapter name.
+        self.adapter_load_failed = Gauge(
+            f"{p}_adapter_load_failed",
+            "1 while a stored adapter cannot be loaded on this replica.",
+            ("model",),
+            registry=r,
+        )
         # Every endpoint, both engines.
         self.requests = Counter(
             f"{p}_requests",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
 from server.core.errors import ModelNotFound, Unavailable, WrongTask
@@ -68,6 +68,22 @@ class ServesSeveralTasks(Protocol):
         ...
 
 
+@runtime_checkable
+class HasAdapters(Protocol):
+    """A served model that may carry adapters (LoRA), each a served model of its own."""
+
+    parent: str | None  # the base model's name, for an adapter
+
+    @property
+    def root(self) -> str:
+        """Where the model's (or adapter's) weights come from."""
+        ...
+
+    def adapter_models(self) -> Sequence[ServedModel]:
+        """A served model per adapter declared on this one."""
+        ...
+
+
 M = TypeVar("M", bound=ServedModel)
 
 
@@ -84,6 +100,11 @@ class ModelRegistry:
 
     def __init__(self, models: Iterable[ServedModel] = ()) -> None:
         self._models: dict[str, ServedModel] = {}
+        # Models this replica was asked to serve (a stored adapter) and could not load, with
+        # why: it serves the rest, and /ready and the metrics tell.
+        self.failed: dict[str, str] = {}
+        # What must finish a first pass before the server is ready (the stored runtime sets).
+        self.pending: set[str] = set()
         for model in models:
             self.add(model)
 
@@ -92,16 +113,26 @@ class ModelRegistry:
             raise ValueError(f"duplicate model name {model.name!r}")
         self._models[model.name] = model
 
+    def remove(self, name: str) -> ServedModel:
+        """Stop routing requests to ``name``; ``ModelNotFound`` if it is not served."""
+        model = self._models.pop(name, None)
+        if model is None:
+            raise ModelNotFound(name)
+        return model
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._models
+
     def __iter__(self) -> Iterator[ServedModel]:
-        return iter(self._models.values())
+        return iter(list(self._models.values()))
 
     def __len__(self) -> int:
         return len(self._models)
 
     @property
     def ready(self) -> bool:
-        """True once every model is loaded."""
-        return all(m.ready for m in self._models.values())
+        """True once every model is loaded, the stored runtime ones included."""
+        return not self.pending and all(m.ready for m in self._models.values())
 
     @property
     def healthy(self) -> bool:

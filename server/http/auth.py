@@ -92,8 +92,10 @@ class ApiKeyMiddleware:
         ring: KeyRing,
         open_paths: frozenset[str],
         admin_key: str | None = None,
+        admin_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
+        self.admin_paths = admin_paths
         self.ring = ring
         self.open_paths = open_paths
         # A digest compared to a digest: equal lengths, so timing reveals nothing of the key.
@@ -105,7 +107,7 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
             return
         headers = scope.get("headers", [])
-        if path.startswith(ADMIN_PREFIX):
+        if path.startswith(ADMIN_PREFIX) or path in self.admin_paths:
             if self.admin_digest is not None and hmac.compare_digest(
                 _digest(_bearer(headers)), self.admin_digest
             ):

@@ -24,6 +24,7 @@ class ModelCard(BaseModel):
     )
     max_model_len: int | None = None
     ready: bool = True
+    state: str = Field("loaded", description="'loaded' (serving) or 'loading'.")
     runtime: str | None = Field(
         None,
         description="What runs the model: 'vllm' for generation; 'torch', 'onnx' or "
@@ -33,6 +34,12 @@ class ModelCard(BaseModel):
         default_factory=list,
         description="Features beyond the task: 'tools' (tool_choice 'auto' reads the model's "
         "own calls), 'reasoning' (thinking in reasoning_content).",
+    )
+    parent: str | None = Field(
+        None, description="An adapter's base model (its id); null for a base model."
+    )
+    root: str | None = Field(
+        None, description="Where the weights come from: the model's or the adapter's source."
     )
 
 

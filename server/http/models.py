@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from server.core.errors import ModelNotFound
 from server.core.pipeline_tags import pipeline_tags
-from server.core.registry import ModelRegistry, ServedModel, ServesSeveralTasks
+from server.core.registry import HasAdapters, ModelRegistry, ServedModel, ServesSeveralTasks
 from server.http.deps import InfoDep
 from server.http.model_cards import ModelCard, ModelList
 
@@ -25,8 +25,11 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
         prompts=prompts,
         max_model_len=model.max_context,
         ready=model.ready,
+        state="loaded" if model.ready else "loading",
         runtime=model.runtime,
         capabilities=model.capabilities,
+        parent=model.parent if isinstance(model, HasAdapters) else None,
+        root=model.root if isinstance(model, HasAdapters) else None,
     )
 
 

@@ -54,9 +54,14 @@ def probes_router(
         elif not await store.ping():
             message = "the store (database) is unavailable"
         else:
-            return JSONResponse({"status": "ready", "models": models})
+            body: dict[str, object] = {"status": "ready", "models": models}
+            if registry.failed:
+                body["failed"] = dict(registry.failed)
+            return JSONResponse(body)
         body = domain_error_body(Unavailable(message, code=None))
         body["models"] = models
+        if registry.failed:
+            body["failed"] = dict(registry.failed)
         return JSONResponse(body, status_code=503)
 
     @router.get(METRICS_PATH, response_class=PlainTextResponse)

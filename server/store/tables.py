@@ -159,3 +159,27 @@ class KeyUsage(Base):
     requests: Mapped[int] = mapped_column(Integer, default=0)
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoredAdapter(Base):
+    """A LoRA adapter loaded at run time: every replica serves the stored set. ``archive``
+    holds the files of an uploaded adapter (a tar archive), None for one loaded by path."""
+
+    __tablename__ = "lora_adapters"
+
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    model: Mapped[str] = mapped_column(String(256))
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    archive: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class StoredModel(Base):
+    """A model added at run time (``POST /admin/v1/models``): its config entry, the same
+    fields as the configuration file's. Every replica serves the stored set."""
+
+    __tablename__ = "runtime_models"
+
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[float] = mapped_column(Float)

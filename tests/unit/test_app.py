@@ -135,6 +135,7 @@ def test_models_lists_task_and_context(client: TestClient) -> None:
     card = data["data"][0]
     assert card["id"] == MODEL and card["object"] == "model" and card["task"] == "generate"
     assert card["max_model_len"] == 64 and isinstance(card["created"], int)
+    assert card["state"] == "loaded" and card["parent"] is None
     assert client.get(f"/v1/models/{MODEL}").json()["id"] == MODEL
     assert client.get("/v1/models/nope").status_code == 404
 

@@ -190,6 +190,9 @@ def test_static_keys_keep_working_beside_the_stores(tmp_path: Path) -> None:
 def test_without_admin_key_there_is_no_admin_api(tmp_path: Path) -> None:
     with fake_client(tmp_path, f"store: {{data_dir: {tmp_path / 'data'}}}") as client:
         assert client.get("/admin/v1/keys").status_code == 401
+        assert client.get("/admin/v1/models").status_code == 401
+        body = {"lora_name": "x", "lora_path": str(tmp_path)}
+        assert client.post("/v1/load_lora_adapter", json=body).status_code == 401
         assert client.get("/v1/models").status_code == 200
 
 
@@ -224,3 +227,18 @@ def test_batch_lines_act_for_the_key_that_created_the_batch(tmp_path: Path) -> N
         assert row["output_tokens"] == sum(
             x["response"]["body"]["usage"]["completion_tokens"] for x in answered
         )
+
+
+def test_a_bad_runtime_adapter_is_a_400_and_changes_nothing(
+    client: TestClient, tmp_path: Path
+) -> None:
+    before = client.get("/v1/models").json()["data"]
+    body = {"lora_name": "my-lora", "lora_path": str(tmp_path / "nowhere")}
+    r = client.post("/v1/load_lora_adapter", json=body, headers=ADMIN)
+    assert r.status_code == 400
+    assert "serves no adapters" in r.json()["error"]["message"]  # the fake runs no vLLM
+    upload = client.put("/admin/v1/adapters/my-lora", content=b"junk", headers=ADMIN)
+    assert upload.status_code == 400 and "not a tar or zip" in upload.json()["error"]["message"]
+    gone = client.post("/v1/unload_lora_adapter", json={"lora_name": "my-lora"}, headers=ADMIN)
+    assert gone.status_code == 404
+    assert client.get("/v1/models").json()["data"] == before

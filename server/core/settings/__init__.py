@@ -11,6 +11,7 @@ from server.core.settings.base import BUNDLED_PREFIX, DEFAULT_CONFIG, ENV_PREFIX
 from server.core.settings.keys import KeySettings
 from server.core.settings.limits import RequestLimits
 from server.core.settings.models import (
+    AdapterConfig,
     BatchingOptions,
     EncoderModelConfig,
     EncoderTask,
@@ -26,6 +27,7 @@ __all__ = [
     "BUNDLED_PREFIX",
     "DEFAULT_CONFIG",
     "ENV_PREFIX",
+    "AdapterConfig",
     "BatchSettings",
     "BatchingOptions",
     "EncoderModelConfig",

@@ -36,6 +36,17 @@ class VllmEngineOptions(Strict):
     tokenizer: str | None = Field(None, description="Tokenizer source, if not the model's.")
     quantization: str | None = Field(None, description="Quantization method (awq, gptq, fp8...).")
     kv_cache_dtype: str = Field("auto", description="KV cache dtype.")
+    enable_lora: bool | None = Field(
+        None, description="Serve LoRA adapters; on when the model declares adapters if unset."
+    )
+    max_loras: int | None = Field(
+        None, gt=0, description="Adapters in one engine batch; the declared count if unset."
+    )
+    max_lora_rank: int | None = Field(
+        None,
+        gt=0,
+        description="Largest adapter rank the engine takes; the declared adapters' if unset.",
+    )
     enable_priority_scheduling: bool = Field(
         False, description="Schedule by the request's 'priority' field instead of FIFO."
     )
@@ -147,6 +158,29 @@ class TextTaskPrompts(Strict):
         return tuple(t for t in ("summarize", "translate") if getattr(self, t) is not None)
 
 
+class AdapterConfig(Strict):
+    """A LoRA adapter on a generative model, served under its own model name."""
+
+    name: str = Field(min_length=1, max_length=256, description="Served name (`model` field).")
+    source: str = Field(
+        description="Local folder or Hugging Face id holding adapter_config.json and weights."
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_token(cls, value: str) -> str:
+        if any(c.isspace() for c in value):
+            raise ValueError("adapter name must not contain whitespace")
+        return value
+
+    @field_validator("source")
+    @classmethod
+    def _source_exists(cls, value: str) -> str:
+        if value.startswith(("/", "./", "../", "~")) and not Path(value).expanduser().exists():
+            raise ValueError(f"local adapter path does not exist: {value}")
+        return value
+
+
 class GenerateModelConfig(_ModelBase):
     """A decoder-only model served by a vLLM engine."""
 
@@ -177,6 +211,10 @@ class GenerateModelConfig(_ModelBase):
         None,
         description="Serve summarize and translate (/v1/summarize, /v1/translate, POST "
         "/models/{name}) with these prompts; {} takes the default prompts.",
+    )
+    adapters: list[AdapterConfig] = Field(
+        default_factory=list,
+        description="LoRA adapters on this model, each served under its own name.",
     )
     engine: VllmEngineOptions = Field(default_factory=VllmEngineOptions)  # type: ignore[arg-type]
 

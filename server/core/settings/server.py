@@ -113,9 +113,11 @@ class Settings(BaseSettings):
             raise ValueError("models: at least one model must be configured")
         seen: set[str] = set()
         for model in self.models:
-            if model.name in seen:
-                raise ValueError(f"models: duplicate model name {model.name!r}")
-            seen.add(model.name)
+            names = [model.name, *(a.name for a in getattr(model, "adapters", ()))]
+            for name in names:
+                if name in seen:
+                    raise ValueError(f"models: duplicate model name {name!r}")
+                seen.add(name)
         return self
 
     @classmethod

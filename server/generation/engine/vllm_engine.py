@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 from server.core.errors import InvalidRequest, Unavailable
 from server.core.settings import GenerateModelConfig
 from server.generation.engine.dtype import resolve_dtype
+from server.generation.lora import InvalidAdapter, engine_rank
 from server.generation.types import ChoiceDelta, GenerationStep, SamplingSpec, TokenInfo, TopToken
 
 if TYPE_CHECKING:
     from vllm.engine.arg_utils import AsyncEngineArgs
+    from vllm.lora.request import LoRARequest
     from vllm.v1.engine.async_llm import AsyncLLM
 
 log = logging.getLogger("server.generation")
@@ -37,8 +39,13 @@ class EngineDead(Unavailable):
     """The engine process died; every request fails until the server is restarted."""
 
 
-def engine_args(config: GenerateModelConfig, model_path: str) -> AsyncEngineArgs:
-    """vLLM engine arguments from our config; unknown ``extra`` names are rejected."""
+def engine_args(
+    config: GenerateModelConfig, model_path: str, adapter_ranks: Sequence[int] = ()
+) -> AsyncEngineArgs:
+    """vLLM engine arguments from our config; unknown ``extra`` names are rejected.
+
+    LoRA follows from the declared adapters (``adapter_ranks``) unless set: on when there
+    are any, one slot per adapter, and the smallest rank limit that covers them."""
     from vllm.engine.arg_utils import AsyncEngineArgs
     from vllm.platforms import current_platform
 
@@ -73,9 +80,23 @@ def engine_args(config: GenerateModelConfig, model_path: str) -> AsyncEngineArgs
         # back until the thinking ends, which our forced tool calls do not expect.
         "reasoning_config": _reasoning_config(config.reasoning_parser),
         "enable_log_requests": False,
+        **lora_args(config, adapter_ranks),
         **opts.extra,
     }
     return AsyncEngineArgs(**{k: v for k, v in kwargs.items() if v is not None})
+
+
+def lora_args(config: GenerateModelConfig, adapter_ranks: Sequence[int]) -> dict[str, Any]:
+    """``enable_lora``, ``max_loras`` and ``max_lora_rank``: as set, else from the adapters."""
+    opts = config.engine
+    enabled = opts.enable_lora if opts.enable_lora is not None else bool(config.adapters)
+    if not enabled:
+        return {}
+    return {
+        "enable_lora": True,
+        "max_loras": opts.max_loras or max(1, len(config.adapters)),
+        "max_lora_rank": opts.max_lora_rank or engine_rank(list(adapter_ranks)),
+    }
 
 
 def _reasoning_config(parser: str | None) -> Any:
@@ -89,9 +110,15 @@ def _reasoning_config(parser: str | None) -> Any:
 class VllmEngine:
     """One ``AsyncLLM`` (engine core in vLLM's own subprocess) and its live statistics."""
 
-    def __init__(self, config: GenerateModelConfig, model_path: str) -> None:
+    def __init__(
+        self, config: GenerateModelConfig, model_path: str, adapter_ranks: Sequence[int] = ()
+    ) -> None:
         self.config = config
         self.model_path = model_path
+        self.adapter_ranks = list(adapter_ranks)
+        self.max_lora_rank = 0  # 0: LoRA is off
+        self._lora_ids: dict[str, int] = {}
+        self._next_lora_id = 1
         self.max_model_len = 0
         self.max_num_seqs = 0
         self._llm: AsyncLLM | None = None
@@ -104,7 +131,8 @@ class VllmEngine:
 
         from server.generation.engine.stats import scheduler_stats_logger
 
-        args = engine_args(self.config, self.model_path)
+        args = engine_args(self.config, self.model_path, self.adapter_ranks)
+        self.max_lora_rank = int(getattr(args, "max_lora_rank", 0)) if args.enable_lora else 0
         # Building the engine blocks for as long as the engine core takes to load (tens of
         # seconds); off the event loop, /health and /ready keep answering meanwhile. The
         # engine starts its output handler on the loop with the first request.
@@ -125,6 +153,35 @@ class VllmEngine:
         for i, spec in enumerate(WARM_UP_SPECS):
             async for _ in self.generate(f"warm-up-{i}", WARM_UP_PROMPT, spec):
                 pass
+
+    async def add_adapter(self, name: str, path: str) -> LoraEngine:
+        """Load adapter ``name`` from folder ``path`` into the engine (``InvalidAdapter`` if
+        it does not fit the model); a view of the engine that runs requests with it."""
+        from vllm.lora.request import LoRARequest
+
+        if not self.max_lora_rank:
+            raise InvalidAdapter(
+                f"model '{self.config.name}' serves no adapters: set engine.enable_lora"
+            )
+        lora_id = self._next_lora_id
+        self._next_lora_id += 1
+        request = LoRARequest(name, lora_id, path)
+        try:
+            await self.llm.add_lora(request)
+        except Exception as exc:
+            # The engine core reports a loading failure as a plain exception naming its cause
+            # (missing modules or shapes that do not fit the base model).
+            raise InvalidAdapter(
+                f"adapter '{name}' does not fit model '{self.config.name}': {exc}"
+            ) from None
+        self._lora_ids[name] = lora_id
+        return LoraEngine(self, request)
+
+    async def remove_adapter(self, name: str) -> None:
+        """Drop adapter ``name`` from the engine (nothing if it is not loaded)."""
+        lora_id = self._lora_ids.pop(name, None)
+        if lora_id is not None and self._llm is not None:
+            await self._llm.remove_lora(lora_id)
 
     def _on_stats(self, running: int, waiting: int) -> None:
         self._running, self._waiting = running, waiting
@@ -157,7 +214,11 @@ class VllmEngine:
         return self._dead or (self._llm is not None and self._llm.errored)
 
     async def generate(
-        self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
+        self,
+        request_id: str,
+        prompt_token_ids: list[int],
+        spec: SamplingSpec,
+        lora: LoRARequest | None = None,
     ) -> AsyncGenerator[GenerationStep, None]:
         from vllm.exceptions import VLLMClientError
         from vllm.inputs import TokensPrompt
@@ -169,7 +230,7 @@ class VllmEngine:
         prompt = TokensPrompt(prompt_token_ids=prompt_token_ids)
         try:
             async for output in self.llm.generate(
-                prompt, params, request_id, priority=spec.priority
+                prompt, params, request_id, lora_request=lora, priority=spec.priority
             ):
                 step = GenerationStep(
                     deltas=[_delta(c, spec.logprobs or 0) for c in output.outputs],
@@ -190,6 +251,40 @@ class VllmEngine:
                 "response_format" if spec.json_schema or spec.json_object else None
             )
             raise InvalidRequest(str(exc), param=param) from exc
+
+
+class LoraEngine:
+    """The base model's engine seen through one adapter: every request runs with it."""
+
+    def __init__(self, base: VllmEngine, lora: LoRARequest) -> None:
+        self.base = base
+        self.lora = lora
+        self.max_model_len = base.max_model_len
+        self.max_num_seqs = base.max_num_seqs
+
+    @property
+    def errored(self) -> bool:
+        return self.base.errored
+
+    async def start(self) -> None:
+        """The base model starts the engine."""
+
+    async def stop(self) -> None:
+        await self.base.remove_adapter(self.lora.lora_name)
+
+    def generate(
+        self, request_id: str, prompt_token_ids: list[int], spec: SamplingSpec
+    ) -> AsyncGenerator[GenerationStep, None]:
+        return self.base.generate(request_id, prompt_token_ids, spec, self.lora)
+
+    def running(self) -> int:
+        return self.base.running()
+
+    def waiting(self) -> int:
+        return self.base.waiting()
+
+    def unfinished(self) -> int:
+        return self.base.unfinished()
 
 
 def _delta(completion: Any, top_k: int) -> ChoiceDelta:
