@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from prepare.finetune import load_classification, load_spans
-from server.encoders.shared.ipc import RunBatch
 from server.encoders.shared.spec import Features, ModelDescription, WorkerSpec
 from server.encoders.tasks.entities import entities
 from server.encoders.tokenization import TextEncoder
@@ -23,7 +22,7 @@ from tests.support.server import MODELS_DIR
 
 pytestmark = pytest.mark.integration
 
-Forward = Callable[[RunBatch], np.ndarray]  # the worker's forward stage, one batch at a time
+Forward = Callable[[np.ndarray, np.ndarray, np.ndarray | None, bool], np.ndarray]
 BATCH = 32
 STRATEGIES = ("none", "simple", "first", "average", "max")
 
@@ -76,7 +75,7 @@ def _run(forward: Forward, features: Sequence[Features], alone: bool = False) ->
         types = None
         if chunk[0].type_ids is not None:
             types = np.concatenate([f.type_ids for f in chunk if f.type_ids is not None])
-        result = forward(RunBatch(0, ids, lengths, types, alone))
+        result = forward(ids, lengths, types, alone)
         if result.shape[0] == len(chunk):
             rows = list(result)
         else:  # token heads: one row per real token
@@ -254,7 +253,7 @@ def test_failed_export_falls_back_to_torch(
     assert description.backend == "torch"
     assert "exporter crashed" in caplog.text and "using torch" in caplog.text
     ids = np.array([101, 7592, 102], dtype=np.int32)
-    assert forward(RunBatch(0, ids, np.array([3], dtype=np.int32), None)).shape == (1, 384)
+    assert forward(ids, np.array([3], dtype=np.int32), None).shape == (1, 384)
 
 
 def test_int8_quantized_embeddings_stay_close(sentences: list[str]) -> None:
