@@ -74,22 +74,24 @@ def server_config(derived: DerivedModels, reading: ReadingModels) -> dict[str, A
     return {"models": models, "log_level": "info"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def encoder_server(
     derived: DerivedModels, reading: ReadingModels, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
+    """One server for the package, stopped after its last test: its dozen worker processes
+    (several GiB) must not sit beside the engines of the modules that run later."""
     config = server_config(derived, reading)
     with served(tmp_path_factory, "encoder-server", config) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def http(encoder_server: ServerProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=encoder_server.base_url, timeout=120) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def served_models(http: httpx.Client) -> dict[str, str]:
     """Served model name -> task, from /v1/models."""
     return {card["id"]: card["task"] for card in http.get("/v1/models").json()["data"]}

@@ -35,9 +35,10 @@ def server_config(models: Seq2SeqModels) -> dict[str, Any]:
     return {"models": entries, "log_level": "info"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def seq2seq_server(
     seq2seq_models: Seq2SeqModels, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
+    # Stopped after the package's last test, so that its workers free their memory.
     with served(tmp_path_factory, "seq2seq-server", server_config(seq2seq_models)) as server:
         yield server
