@@ -268,6 +268,9 @@ def test_full_model_429_then_engine_death_fails_in_flight_and_exits(
     body = {"model": MODEL, "messages": PARIS, "max_tokens": 4000, "ignore_eos": True}
     outcomes: dict[str, Any] = {}
     streaming = threading.Event()
+    # Found before the load: reading a busy process's /proc entries can stall for a long time on
+    # a loaded host, and the deadline below is for the server, not for this lookup.
+    core = engine_core(doomed)
 
     def plain(key: str) -> None:
         try:
@@ -294,8 +297,8 @@ def test_full_model_429_then_engine_death_fails_in_flight_and_exits(
     full = doomed.http.post("/v1/chat/completions", json=probe, timeout=10)
     assert full.status_code == 429 and int(full.headers["retry-after"]) >= 1
     assert full.json()["error"]["type"] == "rate_limit_error"
+    os.kill(core.pid, signal.SIGKILL)
     killed_at = time.monotonic()
-    os.kill(engine_core(doomed).pid, signal.SIGKILL)
     for thread in threads:
         thread.join(30)
     for key in ("plain", "queued"):
