@@ -26,6 +26,7 @@ _running: dict[str, ServerProcess] = {}
 CHAT_MODEL = "smollm2-135m-instruct"
 TOOLS_MODEL = "smollm2-tools"
 THINK_MODEL = "smollm2-think"
+TEXT_TASK_MAX_TOKENS = 40
 ENGINE = {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True}
 # A thinking template: the generation prompt opens <think>, as Qwen3's does, and the
 # reasoning effort reaches the template as a variable.
@@ -49,6 +50,8 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProc
                 "task": "generate",
                 "source": f"bundled:{CHAT_MODEL}",
                 "engine": {"dtype": "float32", "max_model_len": 1024, "enforce_eager": True},
+                # Summarize and translate on the chat prompts, as the default config does.
+                "text_tasks": {"max_tokens": TEXT_TASK_MAX_TOKENS},
             }
         ],
     }

@@ -4,7 +4,6 @@ equals a chat completion of the prompt at temperature 0."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -12,8 +11,9 @@ import pytest
 from huggingface_hub import InferenceClient
 
 from server.core.settings.models import DEFAULT_SUMMARIZE_PROMPT, DEFAULT_TRANSLATE_PROMPT
-from tests.integration.conftest import CHAT_MODEL, ENGINE
-from tests.support.server import ServerProcess, served
+from tests.integration.conftest import CHAT_MODEL
+from tests.integration.conftest import TEXT_TASK_MAX_TOKENS as MAX_TOKENS
+from tests.support.server import ServerProcess
 
 # InferenceClient refuses every request under HF_HUB_OFFLINE (make test sets it).
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("hub_client_online")]
@@ -22,24 +22,11 @@ TEXT = (
     "The city council met on Tuesday and voted to build a new library near the river. "
     "Construction starts in spring and should take two years."
 )
-MAX_TOKENS = 40
 
 
 @pytest.fixture(scope="module")
-def text_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    config = {
-        "models": [
-            {
-                "name": CHAT_MODEL,
-                "task": "generate",
-                "source": f"bundled:{CHAT_MODEL}",
-                "engine": ENGINE,
-                "text_tasks": {"max_tokens": MAX_TOKENS},
-            }
-        ]
-    }
-    with served(tmp_path_factory, "text-tasks", config) as server:
-        yield server
+def text_server(chat_server: ServerProcess) -> ServerProcess:
+    return chat_server  # it serves the text tasks with at most MAX_TOKENS new tokens
 
 
 def _chat(server: ServerProcess, prompt: str, **sampling: Any) -> tuple[str, int]:
