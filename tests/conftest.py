@@ -1,7 +1,10 @@
-"""Suite-wide hooks: a failed test that used a real server shows the end of that server's log."""
+"""Suite-wide hooks: a failed test that used a real server shows the end of that server's log,
+and the run ends with the seconds each slow module took (server starts included), so that the
+tail of a CI log says where the suite's time goes."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Generator
 
 import pytest
@@ -9,6 +12,8 @@ import pytest
 from tests.support.server import ServerProcess
 
 LOG_TAIL_CHARS = 6000
+SLOWEST_MODULES = 12
+_module_seconds: defaultdict[str, float] = defaultdict(float)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -37,3 +42,17 @@ def hub_client_online(monkeypatch: pytest.MonkeyPatch) -> None:
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _module_seconds[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _module_seconds:
+        return
+    slowest = sorted(_module_seconds.items(), key=lambda kv: -kv[1])[:SLOWEST_MODULES]
+    total = sum(_module_seconds.values())
+    terminalreporter.write_sep("-", f"slowest modules (of {total:.0f} s in tests and fixtures)")
+    for module, seconds in slowest:
+        terminalreporter.write_line(f"{seconds:8.1f}s  {module}")
