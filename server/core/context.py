@@ -59,7 +59,7 @@ class RequestInfo:
 
     def linger(self) -> Lingering:
         """Say the request's work goes on after its answer: its tokens are counted (usage,
-        tpm) and its concurrency slot held until the returned :class:`Lingering` finishes."""
+        tpm) once the returned :class:`Lingering` finishes."""
         if self.lingering is None:
             self.lingering = Lingering()
         return self.lingering
