@@ -96,11 +96,14 @@ class ResponsesService:
         api_key = owner_of(info.key).key
         if request.background:
             queued = adapter.skeleton
-            body = queued.model_dump(mode="json")
-            await self.store.create(body, prepared.items, background=True, api_key=api_key)
-            # Its tokens come after the answer: the key's usage waits for them.
-            ended = info.linger().finish
-            self.background.start(body, lambda: generation.serve(adapter, info), ended)
+            stored = queued.model_dump(mode="json")
+            await self.store.create(stored, prepared.items, background=True, api_key=api_key)
+            self.background.start(
+                queued.model_dump(mode="json"),
+                lambda: generation.serve(adapter, info),
+                # Its tokens come after the answer: the key's usage waits for them.
+                on_end=info.linger().finish,
+            )
             return queued
         if request.stream:
             events = await generation.serve(adapter, info)
