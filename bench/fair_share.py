@@ -7,6 +7,10 @@ key each (the keys take turns in the batcher's queue). Reported: each side's p50
 lone client's p50 over the flooder's (target <= 0.3 with two keys). With ``--chat`` the same
 for the chat model (``--chat-flood-clients`` clients, priority scheduling on, non-streamed
 chat with ``--chat-tokens`` output tokens): its own server, started after the first stops.
+``--chat-max-num-seqs`` caps the sequences the engine runs at once: with fewer than the
+flooding clients, requests queue in the engine and the admission rule (a key's requests
+ranked behind the other keys' earlier ones) decides who runs next; without it every request
+runs at once and there is nothing to share. ``--no-embeddings`` measures the chat model only.
 
 Writes ``bench/results/<date>-fair-share.json`` and ``.md`` (``--out`` elsewhere).
 """
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import datetime
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -105,6 +110,19 @@ def _measure(
     return runs
 
 
+def _embeddings(args: argparse.Namespace, config: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    embed = model_entry("embed", config)
+    if args.shared_batch_size is not None:
+        embed.setdefault("batching", {})["shared_batch_size"] = args.shared_batch_size
+    server = _server([embed], workdir)
+    try:
+        texts = sentences(4096, seed=7)
+        calls = encoder_calls("embed", str(embed["name"]), texts)
+        return _measure(server, calls[:3000], calls[3000:], args.flood_clients, args.duration)
+    finally:
+        server.stop()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     config = default_config()
     result: dict[str, Any] = {
@@ -117,25 +135,26 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "chat": args.chat,
             "chat_flood_clients": args.chat_flood_clients,
             "chat_tokens": args.chat_tokens,
+            "chat_max_num_seqs": args.chat_max_num_seqs,
+            "chat_enforce_eager": args.chat_enforce_eager,
+            "embeddings": args.embeddings,
             "target_lone_over_flooder_p50": TARGET,
         },
     }
+    # The host's load (1-minute average) around the run: on a shared host other work competes
+    # with the server for the same cores, and every latency here moves with it.
+    result["host_load_1m"] = {"before": round(os.getloadavg()[0], 2)}
     with tempfile.TemporaryDirectory() as tmp:
-        embed = model_entry("embed", config)
-        if args.shared_batch_size is not None:
-            embed.setdefault("batching", {})["shared_batch_size"] = args.shared_batch_size
-        server = _server([embed], Path(tmp) / "embed")
-        try:
-            texts = sentences(4096, seed=7)
-            calls = encoder_calls("embed", str(embed["name"]), texts)
-            result["embeddings"] = _measure(
-                server, calls[:3000], calls[3000:], args.flood_clients, args.duration
-            )
-        finally:
-            server.stop()
+        if args.embeddings:
+            result["embeddings"] = _embeddings(args, config, Path(tmp) / "embed")
         if args.chat:
             gen = model_entry("generate", config)
-            gen.setdefault("engine", {})["enable_priority_scheduling"] = True
+            engine = gen.setdefault("engine", {})
+            engine["enable_priority_scheduling"] = True
+            if args.chat_max_num_seqs is not None:
+                engine["max_num_seqs"] = args.chat_max_num_seqs
+            if args.chat_enforce_eager:
+                engine["enforce_eager"] = True
             server = _server([gen], Path(tmp) / "chat")
             try:
                 prompts = chat_prompts(600, seed=11)
@@ -145,6 +164,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             finally:
                 server.stop()
+    result["host_load_1m"]["after"] = round(os.getloadavg()[0], 2)
     for part in ("embeddings", "chat"):
         if part in result:
             ratio = result[part]["two_keys"]["lone_p50_over_flooder_p50"]
@@ -153,11 +173,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _markdown(result: dict[str, Any]) -> str:
+    load = result["host_load_1m"]
     lines = [
         "# Fair share between API keys",
         "",
         f"Machine: {result['machine']['cpu_model']}, {result['machine']['cpu_cores']} cores; "
-        f"commit {result['git_commit']}.",
+        f"commit {result['git_commit']}; host load (1 min) {load['before']} before, "
+        f"{load['after']} after.",
         "",
         "| model | keys | flooder p50 ms | lone p50 ms | lone / flooder | flooder req | lone req |",
         "|---|---|---|---|---|---|---|",
@@ -185,6 +207,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chat", action="store_true", help="also measure the chat model")
     parser.add_argument("--chat-flood-clients", type=int, default=16)
     parser.add_argument("--chat-tokens", type=int, default=16)
+    parser.add_argument(
+        "--chat-max-num-seqs", type=int, help="the chat engine's max_num_seqs (default: vLLM's)"
+    )
+    parser.add_argument(
+        "--chat-enforce-eager", action="store_true", help="start the chat engine in eager mode"
+    )
+    parser.add_argument(
+        "--no-embeddings", dest="embeddings", action="store_false", help="skip the embeddings"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     args = parser.parse_args(argv)
     result = run(args)

@@ -10,6 +10,7 @@ from server.batches.errors import FileTooLarge, NotFound
 from server.batches.protocol import FileDeleted, FileList, FileObject
 from server.batches.upload import MultipartReader, boundary_of
 from server.core.errors import InvalidRequest
+from server.core.keys import EVERYONE, Owner
 from server.store.errors import StoreUnavailable
 from server.store.files import CHUNK_BYTES, FileStore, new_file_id
 from server.store.tables import StoredFile
@@ -41,8 +42,11 @@ class FilesService:
         if content_length is not None and content_length > self.max_bytes + FRAMING_BYTES:
             raise FileTooLarge(self.max_bytes)
 
-    async def upload(self, body: AsyncIterable[bytes], content_type: str | None) -> FileObject:
-        """Store the ``file`` part of a multipart body as it arrives; its file object."""
+    async def upload(
+        self, body: AsyncIterable[bytes], content_type: str | None, owner: Owner = EVERYONE
+    ) -> FileObject:
+        """Store the ``file`` part of a multipart body as it arrives, as ``owner``'s; its
+        file object."""
         reader = MultipartReader(boundary_of(content_type))
         file_id = new_file_id()
         began = False
@@ -54,7 +58,8 @@ class FilesService:
                     raise FileTooLarge(self.max_bytes)
                 reader.feed(data)
                 if reader.file_started and not began:
-                    await self.store.begin(file_id, "batch", reader.filename or "upload.jsonl")
+                    name = reader.filename or "upload.jsonl"
+                    await self.store.begin(file_id, "batch", name, owner.key)
                     began = True
                 while len(reader.pending) >= CHUNK_BYTES or (reader.file_ended and reader.pending):
                     piece = bytes(reader.pending[:CHUNK_BYTES])
@@ -80,26 +85,31 @@ class FilesService:
                 with contextlib.suppress(StoreUnavailable):
                     await self.store.delete(file_id)
             raise
-        return await self.get(file_id)
+        return await self.get(file_id, owner)
 
-    async def row(self, file_id: str) -> StoredFile:
-        row = await self.store.get(file_id)
+    async def row(self, file_id: str, owner: Owner) -> StoredFile:
+        row = await self.store.get(file_id, owner)
         if row is None:
             raise NotFound("File", file_id, param="file_id")
         return row
 
-    async def get(self, file_id: str) -> FileObject:
-        return file_object(await self.row(file_id))
+    async def get(self, file_id: str, owner: Owner) -> FileObject:
+        return file_object(await self.row(file_id, owner))
 
-    async def content(self, file_id: str) -> AsyncIterator[bytes]:
+    async def content(self, file_id: str, owner: Owner) -> AsyncIterator[bytes]:
         """The file's bytes, chunk by chunk (404 before the first if it does not exist)."""
-        await self.row(file_id)
+        await self.row(file_id, owner)
         return self.store.chunks(file_id)
 
     async def list(
-        self, purpose: str | None, after: str | None, limit: int, order: Literal["asc", "desc"]
+        self,
+        owner: Owner,
+        purpose: str | None,
+        after: str | None,
+        limit: int,
+        order: Literal["asc", "desc"],
     ) -> FileList:
-        rows, more = await self.store.page(purpose, after, limit, order)
+        rows, more = await self.store.page(purpose, after, limit, order, owner)
         data = [file_object(r) for r in rows]
         return FileList(
             data=data,
@@ -108,7 +118,7 @@ class FilesService:
             has_more=more,
         )
 
-    async def delete(self, file_id: str) -> FileDeleted:
-        if not await self.store.delete(file_id):
+    async def delete(self, file_id: str, owner: Owner) -> FileDeleted:
+        if not await self.store.delete(file_id, owner):
             raise NotFound("File", file_id, param="file_id")
         return FileDeleted(id=file_id)

@@ -11,6 +11,7 @@ from server.batches.files import FilesService
 from server.batches.protocol import Batch, BatchCreateRequest, BatchList, RequestCounts
 from server.batches.runner import BatchRunner
 from server.core.errors import InvalidRequest
+from server.core.keys import EVERYONE, Owner
 from server.core.settings import BatchSettings
 from server.store.batches import BatchStore, Counts
 from server.store.tables import StoredBatch
@@ -50,11 +51,12 @@ class BatchService:
         self.runner = runner
         self.settings = settings
 
-    async def create(self, request: BatchCreateRequest, api_key: str | None = None) -> Batch:
+    async def create(self, request: BatchCreateRequest, owner: Owner = EVERYONE) -> Batch:
         """Accept a batch (``validating``); the runner validates its file and runs it.
-        ``api_key`` (the id, or name, of the key that created it) is the key its lines act
-        for: its models, and its usage."""
-        source = await self.files.store.get(request.input_file_id)
+        ``owner`` (the key that created it, and whose input file it must be) owns it and
+        what it makes (responses, output files); its lines act for that key: its models,
+        and its usage."""
+        source = await self.files.store.get(request.input_file_id, owner)
         if source is None:
             raise NotFound("File", request.input_file_id, param="input_file_id")
         if source.purpose != "batch":
@@ -75,15 +77,15 @@ class BatchService:
             total=0,
             output_file_id=None,
             error_file_id=None,
-            api_key=api_key,
+            api_key=owner.key,
             body={"completion_window": request.completion_window, "metadata": request.metadata},
         )
         await self.store.create(row)
         self.runner.wake()
         return batch_object(row, Counts())
 
-    async def row(self, batch_id: str) -> StoredBatch:
-        row = await self.store.get(batch_id)
+    async def row(self, batch_id: str, owner: Owner) -> StoredBatch:
+        row = await self.store.get(batch_id, owner)
         if row is None:
             raise NotFound("Batch", batch_id, param="batch_id")
         return row
@@ -92,11 +94,11 @@ class BatchService:
         counts = await self.store.counts([row.id])
         return batch_object(row, counts.get(row.id, Counts()))
 
-    async def get(self, batch_id: str) -> Batch:
-        return await self._object(await self.row(batch_id))
+    async def get(self, batch_id: str, owner: Owner) -> Batch:
+        return await self._object(await self.row(batch_id, owner))
 
-    async def list(self, after: str | None, limit: int) -> BatchList:
-        rows, more = await self.store.page(after, limit, prefix=BATCH_PREFIX)
+    async def list(self, owner: Owner, after: str | None, limit: int) -> BatchList:
+        rows, more = await self.store.page(after, limit, prefix=BATCH_PREFIX, owner=owner)
         counts = await self.store.counts([row.id for row in rows])
         data = [batch_object(row, counts.get(row.id, Counts())) for row in rows]
         return BatchList(
@@ -106,20 +108,20 @@ class BatchService:
             has_more=more,
         )
 
-    async def cancel(self, batch_id: str) -> Batch:
+    async def cancel(self, batch_id: str, owner: Owner) -> Batch:
         """``cancelling``: no new line starts; those running finish, then ``cancelled`` with
         the files of the lines done so far."""
-        return await self._object(await self.cancel_row(batch_id))
+        return await self._object(await self.cancel_row(batch_id, owner))
 
-    async def cancel_row(self, batch_id: str) -> StoredBatch:
+    async def cancel_row(self, batch_id: str, owner: Owner) -> StoredBatch:
         """Cancel a batch (see :meth:`cancel`); its row after (409 once it has ended)."""
-        row = await self.row(batch_id)
+        row = await self.row(batch_id, owner)
         if row.status in ("cancelling", "cancelled"):
             return row
         stamps = {"cancelling_at": int(time.time())}
         moved = await self.store.transition(batch_id, "cancelling", CANCELLABLE, stamps=stamps)
         if moved is None:
-            current = await self.row(batch_id)
+            current = await self.row(batch_id, owner)
             if current.status not in ("cancelling", "cancelled"):
                 raise Conflict(f"a batch that is {current.status} cannot be cancelled")
             return current

@@ -7,11 +7,37 @@ which model and endpoint serve it; services count its tokens.
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.core.keys import KeyGrant, TokenQuota
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class Lingering:
+    """Work of a request that goes on after its answer was sent (a background response):
+    what is done when a request ends (its key's usage and limits settled) waits for it."""
+
+    def __init__(self) -> None:
+        self._done = False
+        self._then: list[Callable[[], None]] = []
+
+    def then(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the work has finished (now if it already has)."""
+        if self._done:
+            callback()
+        else:
+            self._then.append(callback)
+
+    def finish(self) -> None:
+        """The work has finished (or failed, or was cancelled): run what waited for it."""
+        if self._done:
+            return
+        self._done = True
+        callbacks, self._then = self._then, []
+        for callback in callbacks:
+            callback()
 
 
 @dataclass
@@ -29,6 +55,14 @@ class RequestInfo:
     deadline: float | None = None  # time.monotonic() by which work must start (header)
     key: KeyGrant | None = None  # the API key the request came with (None: auth is off)
     quota: TokenQuota | None = None  # the key's token budget, where it has a tpm limit
+    lingering: Lingering | None = None  # work that outlives the answer (see linger())
+
+    def linger(self) -> Lingering:
+        """Say the request's work goes on after its answer: its tokens are counted (usage,
+        tpm) once the returned :class:`Lingering` finishes."""
+        if self.lingering is None:
+            self.lingering = Lingering()
+        return self.lingering
 
     def reserve_tokens(self, tokens: int) -> None:
         """Reserve ``tokens`` of the key's tpm at admission (no-op without a tpm limit)."""

@@ -65,3 +65,42 @@ class TokenQuota(Protocol):
     def reserve(self, tokens: int) -> None:
         """Reserve ``tokens``; raises ``RateLimited`` (429) when the key's tpm has no room."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose stored objects (responses, files, batches) a request creates and sees.
+
+    ``key`` is recorded on what the request creates: a store key's id, ``static`` for the
+    keys of the configuration (they share one owner), None without a key. A store key sees
+    only its own objects; the static keys see theirs and those created without a key
+    (before keys were turned on); without authentication everything is seen, as before keys
+    existed. Another key's object reads as missing (404), never as forbidden.
+    """
+
+    key: str | None
+    sees_all: bool = False
+    sees_unowned: bool = False
+
+    def can_see(self, key: str | None) -> bool:
+        """Whether an object created by ``key`` is visible to this owner."""
+        if self.sees_all:
+            return True
+        if key is None:
+            return self.sees_unowned
+        return key == self.key
+
+
+EVERYONE = Owner(None, sees_all=True)
+
+
+def owner_of(grant: KeyGrant | None) -> Owner:
+    """The owner of a request made with ``grant`` (None: authentication is off)."""
+    if grant is None:
+        return EVERYONE
+    if grant.id is not None:
+        return Owner(grant.id)
+    if grant.name == STATIC_KEY_NAME:
+        return Owner(STATIC_KEY_NAME, sees_unowned=True)
+    # The batch runner acting for a batch created without a key.
+    return Owner(None, sees_unowned=True)

@@ -5,7 +5,9 @@ answered 429 with ``Retry-After``; the services reserve its tokens once they kno
 (``RequestInfo.reserve_tokens``: the prompt and ``max_tokens``), and its real usage settles
 the reservation when it ends. Every answer of a limited key carries OpenAI's
 ``x-ratelimit-*`` headers. Every answered request (status below 400) of a key is counted in
-its usage.
+its usage; the tokens of a request whose work outlives its answer (a background response)
+are settled and counted when that work ends (its concurrency slot is freed with the answer,
+so that polling it is not refused).
 """
 
 from __future__ import annotations
@@ -78,12 +80,19 @@ class KeyLimitsMiddleware:
                     ]
             await send(message)
 
+        def account() -> None:
+            if held is not None:
+                self.limiter.settle(grant, held, info.prompt_tokens + info.completion_tokens)
+            if info.model and status < 400:
+                self.usage.record(grant, info.model, info.prompt_tokens, info.completion_tokens)
+
         try:
             await self.app(scope, receive, send_with_limits)
         finally:
             if held is not None:
-                used = info.prompt_tokens + info.completion_tokens
-                self.limiter.settle(grant, held, used)
                 self.limiter.release(grant)
-            if info.model and status < 400:
-                self.usage.record(grant, info.model, info.prompt_tokens, info.completion_tokens)
+            # A background response's tokens come after its answer: counted when it ends.
+            if info.lingering is not None:
+                info.lingering.then(account)
+            else:
+                account()

@@ -38,9 +38,11 @@ async def _outputs(session: AsyncSession, batch_id: str, state: str) -> AsyncIte
 
 
 async def _write_file(
-    session: AsyncSession, batch_id: str, state: str, filename: str
+    session: AsyncSession, batch: StoredBatch, state: str, filename: str
 ) -> str | None:
-    """A ``batch_output`` file of the lines in ``state``; its id (None: no such line)."""
+    """A ``batch_output`` file of the lines in ``state``, owned by the batch's key; its id
+    (None: no such line)."""
+    batch_id = batch.id
     file_id = new_file_id()
     buffer = bytearray()
     seq = size = 0
@@ -54,6 +56,7 @@ async def _write_file(
                 bytes=0,
                 status="processed",
                 created_at=time.time(),
+                api_key=batch.api_key,
             )
             session.add(row)
             await session.flush()
@@ -83,8 +86,8 @@ async def finalize(
         row = (await session.execute(query.with_for_update())).scalar_one_or_none()
         if row is None:
             return None
-        row.output_file_id = await _write_file(session, batch_id, DONE, f"{batch_id}_output.jsonl")
-        row.error_file_id = await _write_file(session, batch_id, FAILED, f"{batch_id}_error.jsonl")
+        row.output_file_id = await _write_file(session, row, DONE, f"{batch_id}_output.jsonl")
+        row.error_file_id = await _write_file(session, row, FAILED, f"{batch_id}_error.jsonl")
         row.status, row.owner, row.lease_until = status, None, 0.0
         row.body = dict(row.body) | stamps
         return row

@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.keys import EVERYONE, Owner
 from server.store.database import Database
+from server.store.owners import visible_to
 from server.store.tables import BatchLine, StoredBatch
 
 # Line states: queued -> running -> done | failed.
@@ -107,21 +109,30 @@ class BatchStore:
 
         await self.database.run(add)
 
-    async def get(self, batch_id: str) -> StoredBatch | None:
+    async def get(self, batch_id: str, owner: Owner = EVERYONE) -> StoredBatch | None:
         async def read(session: AsyncSession) -> StoredBatch | None:
-            return await session.get(StoredBatch, batch_id)
+            row = await session.get(StoredBatch, batch_id)
+            return row if row is not None and owner.can_see(row.api_key) else None
 
         return await self.database.run(read)
 
     async def page(
-        self, after: str | None, limit: int, prefix: str = "", before: str | None = None
+        self,
+        after: str | None,
+        limit: int,
+        prefix: str = "",
+        before: str | None = None,
+        owner: Owner = EVERYONE,
     ) -> tuple[list[StoredBatch], bool]:
-        """A page of the batches whose ids start with ``prefix``, newest first: those older
-        than ``after``, or (``before``) the newest ones just newer than ``before``; whether
-        more follow in that direction."""
+        """A page of ``owner``'s batches whose ids start with ``prefix``, newest first:
+        those older than ``after``, or (``before``) the newest ones just newer than
+        ``before``; whether more follow in that direction."""
 
         async def read(session: AsyncSession) -> tuple[list[StoredBatch], bool]:
-            query = select(StoredBatch).where(StoredBatch.id.startswith(prefix, autoescape=True))
+            query = select(StoredBatch).where(
+                StoredBatch.id.startswith(prefix, autoescape=True),
+                visible_to(StoredBatch.api_key, owner),
+            )
             key = tuple_(StoredBatch.created_at, StoredBatch.id)
             newer = before is not None
             cursor_id = before if newer else after

@@ -15,7 +15,9 @@ from typing import Literal
 from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.core.keys import EVERYONE, Owner
 from server.store.database import Database
+from server.store.owners import visible_to
 from server.store.tables import FileChunk, StoredFile
 
 CHUNK_BYTES = 1024 * 1024
@@ -33,8 +35,11 @@ class FileStore:
     def __init__(self, database: Database) -> None:
         self.database = database
 
-    async def begin(self, file_id: str, purpose: str, filename: str) -> None:
-        """A new file, ``uploading`` until :meth:`finish` (hidden from reads until then)."""
+    async def begin(
+        self, file_id: str, purpose: str, filename: str, api_key: str | None = None
+    ) -> None:
+        """A new file, ``uploading`` until :meth:`finish` (hidden from reads until then),
+        created by the key ``api_key`` (None: without a key)."""
 
         async def add(session: AsyncSession) -> None:
             session.add(
@@ -45,6 +50,7 @@ class FileStore:
                     bytes=0,
                     status="uploading",
                     created_at=time.time(),
+                    api_key=api_key,
                 )
             )
 
@@ -70,10 +76,14 @@ class FileStore:
 
         await self.database.run(write)
 
-    async def get(self, file_id: str) -> StoredFile | None:
+    async def get(self, file_id: str, owner: Owner = EVERYONE) -> StoredFile | None:
+        """A processed file ``owner`` may see (None: missing, uploading or another key's)."""
+
         async def read(session: AsyncSession) -> StoredFile | None:
             row = await session.get(StoredFile, file_id)
-            return row if row is not None and row.status == "processed" else None
+            if row is None or row.status != "processed" or not owner.can_see(row.api_key):
+                return None
+            return row
 
         return await self.database.run(read)
 
@@ -95,12 +105,20 @@ class FileStore:
             seq += 1
 
     async def page(
-        self, purpose: str | None, after: str | None, limit: int, order: Literal["asc", "desc"]
+        self,
+        purpose: str | None,
+        after: str | None,
+        limit: int,
+        order: Literal["asc", "desc"],
+        owner: Owner = EVERYONE,
     ) -> tuple[list[StoredFile], bool]:
-        """A page of processed files by creation time; whether more follow."""
+        """A page of the processed files ``owner`` may see, by creation time; whether more
+        follow."""
 
         async def read(session: AsyncSession) -> tuple[list[StoredFile], bool]:
-            query = select(StoredFile).where(StoredFile.status == "processed")
+            query = select(StoredFile).where(
+                StoredFile.status == "processed", visible_to(StoredFile.api_key, owner)
+            )
             if purpose is not None:
                 query = query.where(StoredFile.purpose == purpose)
             if after is not None:
@@ -118,8 +136,17 @@ class FileStore:
 
         return await self.database.run(read)
 
-    async def delete(self, file_id: str) -> bool:
+    async def delete(self, file_id: str, owner: Owner = EVERYONE) -> bool:
+        """Delete a file ``owner`` may see, with its content; whether one was deleted."""
+
         async def remove(session: AsyncSession) -> bool:
+            found = await session.execute(
+                select(StoredFile.id).where(
+                    StoredFile.id == file_id, visible_to(StoredFile.api_key, owner)
+                )
+            )
+            if found.scalar_one_or_none() is None:
+                return False
             await session.execute(delete(FileChunk).where(FileChunk.file_id == file_id))
             result = await session.execute(delete(StoredFile).where(StoredFile.id == file_id))
             return bool(getattr(result, "rowcount", 0))

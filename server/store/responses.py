@@ -11,7 +11,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.errors import InvalidRequest
+from server.core.keys import EVERYONE, Owner
 from server.store.database import Database
+from server.store.owners import visible_to
 from server.store.tables import StoredResponse
 
 # A background response still running: its owner refreshes ``updated_at`` while it runs.
@@ -47,8 +49,10 @@ class ResponseStore:
         input_items: list[dict[str, Any]],
         *,
         background: bool = False,
+        api_key: str | None = None,
     ) -> None:
-        """Store a new response (its id, model and status are read from ``body``)."""
+        """Store a new response (its id, model and status are read from ``body``), created
+        by the key ``api_key`` (None: without a key)."""
         self.check_size(input_items, body)
         at = time.time()
         row = StoredResponse(
@@ -61,6 +65,7 @@ class ResponseStore:
             updated_at=at,
             expires_at=at + self.settings.response_ttl_s,
             owner=self.owner if background else None,
+            api_key=api_key,
             input_items=input_items,
             body=body,
         )
@@ -100,29 +105,38 @@ class ResponseStore:
 
         return await self.database.run(touch)
 
-    async def get(self, response_id: str) -> StoredResponse | None:
+    async def get(self, response_id: str, owner: Owner = EVERYONE) -> StoredResponse | None:
+        """A response ``owner`` may see (None: missing, expired or another key's)."""
+
         async def read(session: AsyncSession) -> StoredResponse | None:
             row = await session.get(StoredResponse, response_id)
-            return row if row is not None and row.expires_at > time.time() else None
+            if row is None or row.expires_at <= time.time() or not owner.can_see(row.api_key):
+                return None
+            return row
 
         return await self.database.run(read)
 
-    async def delete(self, response_id: str) -> bool:
+    async def delete(self, response_id: str, owner: Owner = EVERYONE) -> bool:
+        """Delete a response ``owner`` may see; whether one was deleted."""
+
         async def remove(session: AsyncSession) -> bool:
             result = await session.execute(
-                delete(StoredResponse).where(StoredResponse.id == response_id)
+                delete(StoredResponse).where(
+                    StoredResponse.id == response_id, visible_to(StoredResponse.api_key, owner)
+                )
             )
             return bool(getattr(result, "rowcount", 0))
 
         return await self.database.run(remove)
 
-    async def chain(self, response_id: str) -> list[StoredResponse] | None:
+    async def chain(self, response_id: str, owner: Owner = EVERYONE) -> list[StoredResponse] | None:
         """The responses from the first of the chain to ``response_id`` (None if it is
-        missing); at most ``store.max_chain_length``, the oldest dropped beyond that."""
+        missing or not ``owner``'s to see); at most ``store.max_chain_length``, the oldest
+        dropped beyond that."""
         found: list[StoredResponse] = []
         next_id: str | None = response_id
         while next_id is not None and len(found) < self.settings.max_chain_length:
-            row = await self.get(next_id)
+            row = await self.get(next_id, owner)
             if row is None:
                 if not found:
                     return None

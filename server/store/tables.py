@@ -35,6 +35,8 @@ class StoredResponse(Base):
     expires_at: Mapped[float] = mapped_column(Float)
     # The server process running a background response (to find those a crash left behind).
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The key that created it (``server.core.keys.Owner``); None: created without a key.
+    api_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
     input_items: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     body: Mapped[dict[str, Any]] = mapped_column(Json)
 
@@ -56,8 +58,13 @@ class StoredFile(Base):
     # ``uploading`` until its last chunk is stored, then ``processed``.
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[float] = mapped_column(Float)
+    # The key that created it (a batch's output files: the batch's); None: without a key.
+    api_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
-    __table_args__ = (Index("ix_files_purpose_created", "purpose", "created_at"),)
+    __table_args__ = (
+        Index("ix_files_purpose_created", "purpose", "created_at"),
+        Index("ix_files_api_key", "api_key"),
+    )
 
 
 class FileChunk(Base):
@@ -90,12 +97,16 @@ class StoredBatch(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     output_file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    # The name of the API key the batch was created with (its lines' usage is filed under it).
+    # The key the batch was created with (its id, ``static`` for the configuration's keys):
+    # its owner, and the key its lines act for. None: created without a key.
     api_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
     # Timestamps by name (in_progress_at, finalizing_at, ...), errors, metadata.
     body: Mapped[dict[str, Any]] = mapped_column(Json)
 
-    __table_args__ = (Index("ix_batches_status", "status"),)
+    __table_args__ = (
+        Index("ix_batches_status", "status"),
+        Index("ix_batches_api_key", "api_key"),
+    )
 
 
 class BatchLine(Base):

@@ -4,6 +4,7 @@ both, and its revocation reaches the other within 5 s."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,3 +82,39 @@ def test_a_key_is_shared_limited_counted_and_revoked_across_replicas(
     # Revoked on b, refused on a within 5 s.
     b.http.delete(f"/admin/v1/keys/{key['id']}", headers=ADMIN)
     assert eventually(lambda: _embed(a, secret).status_code == 401) < 5
+
+
+def test_files_and_batches_are_their_keys_own_on_every_replica(
+    replicas: list[ServerProcess],
+) -> None:
+    a, b = replicas
+    owner, other = create_key(a.base_url, name="owner"), create_key(a.base_url, name="other")
+    for key in (owner, other):
+        eventually(accepted(a.base_url, key["key"]))
+        eventually(accepted(b.base_url, key["key"]))
+    mine, theirs = _bearer(owner["key"]), _bearer(other["key"])
+    line = {"custom_id": "x", "method": "POST", "url": "/v1/embeddings"}
+    data = json.dumps(line | {"body": {"model": "minilm", "input": "owned"}}) + "\n"
+    files = {"file": ("in.jsonl", data.encode(), "application/jsonl")}
+    uploaded = a.http.post("/v1/files", files=files, data={"purpose": "batch"}, headers=mine)
+    assert uploaded.status_code == 200, uploaded.text
+    file_id = uploaded.json()["id"]
+    # Made on a, the other key's 404 on b too; its owner finds it there.
+    assert b.http.get(f"/v1/files/{file_id}", headers=theirs).status_code == 404
+    assert b.http.get(f"/v1/files/{file_id}", headers=mine).status_code == 200
+    assert b.http.get("/v1/files", headers=theirs).json()["data"] == []
+    body = {"input_file_id": file_id, "endpoint": "/v1/embeddings", "completion_window": "24h"}
+    batch = a.http.post("/v1/batches", json=body, headers=mine).json()
+    assert b.http.get(f"/v1/batches/{batch['id']}", headers=theirs).status_code == 404
+
+    def ended() -> bool:
+        found = b.http.get(f"/v1/batches/{batch['id']}", headers=mine).json()
+        return bool(found["status"] in ("completed", "failed"))
+
+    eventually(ended, timeout=60)
+    done = b.http.get(f"/v1/batches/{batch['id']}", headers=mine).json()
+    assert done["status"] == "completed", done
+    output = done["output_file_id"]
+    assert a.http.get(f"/v1/files/{output}/content", headers=theirs).status_code == 404
+    (result,) = a.http.get(f"/v1/files/{output}/content", headers=mine).text.splitlines()
+    assert json.loads(result)["response"]["status_code"] == 200

@@ -15,6 +15,7 @@ from server.batches.message_batches.protocol import (
     MessageBatchList,
 )
 from server.batches.message_batches.service import MessageBatchService
+from server.core.keys import owner_of
 from server.http.deps import InfoDep
 from server.http.route import json_response
 
@@ -40,38 +41,39 @@ def message_batches_router(service: MessageBatchService) -> APIRouter:
     ) -> Response:
         """Create a batch of Messages requests; it runs in the background, for the key that
         created it."""
-        key = info.key
-        api_key = None if key is None else key.id or key.name
-        return _json(await service.create(body, _base(request), api_key))
+        return _json(await service.create(body, _base(request), owner_of(info.key)))
 
     @router.get(PATH, response_model=MessageBatchList)
     async def list_message_batches(
         request: Request,
+        info: InfoDep,
         after_id: str | None = None,
         before_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 20,
     ) -> Response:
-        """Message batches, newest first."""
-        return _json(await service.list(after_id, before_id, limit, _base(request)))
+        """The key's message batches, newest first."""
+        owner = owner_of(info.key)
+        return _json(await service.list(owner, after_id, before_id, limit, _base(request)))
 
     @router.get(PATH + "/{batch_id}", response_model=MessageBatch)
-    async def get_message_batch(batch_id: str, request: Request) -> Response:
+    async def get_message_batch(batch_id: str, request: Request, info: InfoDep) -> Response:
         """A message batch, with its request counts so far."""
-        return _json(await service.get(batch_id, _base(request)))
+        return _json(await service.get(batch_id, owner_of(info.key), _base(request)))
 
     @router.post(PATH + "/{batch_id}/cancel", response_model=MessageBatch)
-    async def cancel_message_batch(batch_id: str, request: Request) -> Response:
+    async def cancel_message_batch(batch_id: str, request: Request, info: InfoDep) -> Response:
         """Cancel a batch: running requests finish, the rest end ``canceled``."""
-        return _json(await service.cancel(batch_id, _base(request)))
+        return _json(await service.cancel(batch_id, owner_of(info.key), _base(request)))
 
     @router.delete(PATH + "/{batch_id}", response_model=MessageBatchDeleted)
-    async def delete_message_batch(batch_id: str) -> Response:
+    async def delete_message_batch(batch_id: str, info: InfoDep) -> Response:
         """Delete an ended batch and its results."""
-        return _json(await service.delete(batch_id))
+        return _json(await service.delete(batch_id, owner_of(info.key)))
 
     @router.get(PATH + "/{batch_id}/results")
-    async def message_batch_results(batch_id: str) -> StreamingResponse:
+    async def message_batch_results(batch_id: str, info: InfoDep) -> StreamingResponse:
         """The results as JSONL (one line per request, in request order)."""
-        return StreamingResponse(await service.results(batch_id), media_type="application/x-jsonl")
+        results = await service.results(batch_id, owner_of(info.key))
+        return StreamingResponse(results, media_type="application/x-jsonl")
 
     return router

@@ -26,6 +26,7 @@ from server.batches.message_batches.protocol import (
 from server.batches.message_batches.results import request_counts, result_line
 from server.batches.service import BatchService
 from server.core.errors import InvalidRequest
+from server.core.keys import EVERYONE, Owner
 from server.core.settings import BatchSettings
 from server.store.batch_files import delete_batch, line_results
 from server.store.batches import FINAL, BatchStore, Counts
@@ -98,8 +99,8 @@ class MessageBatchService:
             results_url=f"{base_url}/v1/messages/batches/{row.id}/results" if ended else None,
         )
 
-    async def _row(self, batch_id: str) -> StoredBatch:
-        row = await self.store.get(batch_id) if batch_id.startswith(PREFIX) else None
+    async def _row(self, batch_id: str, owner: Owner) -> StoredBatch:
+        row = await self.store.get(batch_id, owner) if batch_id.startswith(PREFIX) else None
         if row is None:
             raise NotFound("message batch", batch_id, param="message_batch_id")
         return row
@@ -109,10 +110,10 @@ class MessageBatchService:
         return self._object(row, counts.get(row.id, Counts()), base_url)
 
     async def create(
-        self, request: MessageBatchCreate, base_url: str, api_key: str | None = None
+        self, request: MessageBatchCreate, base_url: str, owner: Owner = EVERYONE
     ) -> MessageBatch:
-        """Accept a batch, its lines stored with it; ``api_key`` (the id, or name, of the key
-        that created it) is the key its lines act for."""
+        """Accept a batch, its lines stored with it; ``owner`` (the key that created it)
+        owns it, and its lines act for that key."""
         lines = _requests(request, self.settings.max_lines)
         now = time.time()
         row = StoredBatch(
@@ -127,20 +128,20 @@ class MessageBatchService:
             total=0,
             output_file_id=None,
             error_file_id=None,
-            api_key=api_key,
+            api_key=owner.key,
             body={"in_progress_at": int(now)},
         )
         await self.store.create(row, lines)
         self.batches.runner.wake()
         return self._object(row, Counts(total=len(lines), queued=len(lines)), base_url)
 
-    async def get(self, batch_id: str, base_url: str) -> MessageBatch:
-        return await self._view(await self._row(batch_id), base_url)
+    async def get(self, batch_id: str, owner: Owner, base_url: str) -> MessageBatch:
+        return await self._view(await self._row(batch_id, owner), base_url)
 
     async def list(
-        self, after: str | None, before: str | None, limit: int, base_url: str
+        self, owner: Owner, after: str | None, before: str | None, limit: int, base_url: str
     ) -> MessageBatchList:
-        rows, more = await self.store.page(after, limit, prefix=PREFIX, before=before)
+        rows, more = await self.store.page(after, limit, prefix=PREFIX, before=before, owner=owner)
         counts = await self.store.counts([row.id for row in rows])
         data = [self._object(row, counts.get(row.id, Counts()), base_url) for row in rows]
         return MessageBatchList(
@@ -150,14 +151,14 @@ class MessageBatchService:
             last_id=data[-1].id if data else None,
         )
 
-    async def cancel(self, batch_id: str, base_url: str) -> MessageBatch:
+    async def cancel(self, batch_id: str, owner: Owner, base_url: str) -> MessageBatch:
         """``canceling``: no new request starts; those running finish; then ``ended``."""
-        await self._row(batch_id)
-        return await self._view(await self.batches.cancel_row(batch_id), base_url)
+        await self._row(batch_id, owner)
+        return await self._view(await self.batches.cancel_row(batch_id, owner), base_url)
 
-    async def delete(self, batch_id: str) -> MessageBatchDeleted:
+    async def delete(self, batch_id: str, owner: Owner) -> MessageBatchDeleted:
         """Delete an ended batch (one still processing must be cancelled first)."""
-        row = await self._row(batch_id)
+        row = await self._row(batch_id, owner)
         if await delete_batch(self.store.database, batch_id, FINAL) is None:
             status = PROCESSING.get(row.status, "in_progress")
             raise InvalidRequest(
@@ -167,9 +168,9 @@ class MessageBatchService:
             )
         return MessageBatchDeleted(id=batch_id)
 
-    async def results(self, batch_id: str) -> AsyncIterator[bytes]:
+    async def results(self, batch_id: str, owner: Owner) -> AsyncIterator[bytes]:
         """The results as JSONL, in request order, once the batch has ended."""
-        row = await self._row(batch_id)
+        row = await self._row(batch_id, owner)
         if PROCESSING.get(row.status) != "ended":
             status = PROCESSING.get(row.status, "in_progress")
             raise InvalidRequest(

@@ -41,10 +41,20 @@ class BackgroundRuns:
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
-    def start(self, body: dict[str, Any], run: Run) -> None:
+    def start(
+        self, body: dict[str, Any], run: Run, on_end: Callable[[], None] | None = None
+    ) -> None:
+        """Run a stored ``queued`` response; ``on_end`` is called once it has ended, however
+        (done, failed, cancelled)."""
         task = asyncio.create_task(self._run(body, run), name=f"response-{body['id']}")
         self._runs[body["id"]] = task
-        task.add_done_callback(lambda _: self._runs.pop(body["id"], None))
+
+        def ended(_: asyncio.Task[None]) -> None:
+            self._runs.pop(body["id"], None)
+            if on_end is not None:
+                on_end()
+
+        task.add_done_callback(ended)
 
     def cancel(self, response_id: str) -> None:
         task = self._runs.get(response_id)

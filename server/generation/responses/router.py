@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from server.core.keys import owner_of
 from server.core.registry import ModelRegistry
 from server.generation.model import GenerationModel
 from server.generation.responses.protocol import (
@@ -47,28 +48,30 @@ def responses_router(service: ResponsesService, registry: ModelRegistry) -> APIR
         return await respond(request, service.create(body, model.service, info), _answer)
 
     @router.get(RESPONSES_PATH + "/{response_id}", response_model=ResponseObject)
-    async def get_response(response_id: str) -> Response:
-        """A stored response."""
-        return _json(await service.get(response_id))
+    async def get_response(response_id: str, info: InfoDep) -> Response:
+        """A stored response (of the request's key)."""
+        return _json(await service.get(response_id, owner_of(info.key)))
 
     @router.delete(RESPONSES_PATH + "/{response_id}", response_model=DeletedResponse)
-    async def delete_response(response_id: str) -> Response:
+    async def delete_response(response_id: str, info: InfoDep) -> Response:
         """Delete a stored response (a background one still running is cancelled)."""
-        return _json(await service.delete(response_id))
+        return _json(await service.delete(response_id, owner_of(info.key)))
 
     @router.get(RESPONSES_PATH + "/{response_id}/input_items", response_model=InputItemList)
     async def list_input_items(
         response_id: str,
+        info: InfoDep,
         after: str | None = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         order: Literal["asc", "desc"] = "desc",
     ) -> Response:
         """The input items of a stored response, newest first unless ``order=asc``."""
-        return _json(await service.input_items(response_id, after, limit, order))
+        owner = owner_of(info.key)
+        return _json(await service.input_items(response_id, owner, after, limit, order))
 
     @router.post(RESPONSES_PATH + "/{response_id}/cancel", response_model=ResponseObject)
-    async def cancel_response(response_id: str) -> Response:
+    async def cancel_response(response_id: str, info: InfoDep) -> Response:
         """Cancel a background response that is queued or in progress."""
-        return _json(await service.cancel(response_id))
+        return _json(await service.cancel(response_id, owner_of(info.key)))
 
     return router

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from server.core.context import RequestInfo
 from server.core.errors import InvalidRequest, ServerError
+from server.core.keys import Owner, owner_of
 from server.core.registry import now
 from server.generation.protocol import ChatCompletionRequest
 from server.generation.responses.adapter import ResponsesAdapter
@@ -49,10 +50,10 @@ class ResponsesService:
         self.store = store
         self.background = BackgroundRuns(store)
 
-    async def _history(self, previous_id: str | None) -> list[dict[str, Any]]:
+    async def _history(self, previous_id: str | None, owner: Owner) -> list[dict[str, Any]]:
         if previous_id is None:
             return []
-        chain = await self.store.chain(previous_id)
+        chain = await self.store.chain(previous_id, owner)
         if chain is None:
             raise ResponseNotFound(previous_id, param="previous_response_id")
         items: list[dict[str, Any]] = []
@@ -66,7 +67,7 @@ class ResponsesService:
     ) -> _Prepared:
         refuse_unsupported(request)
         items = input_items(request.input)
-        history = await self._history(request.previous_response_id)
+        history = await self._history(request.previous_response_id, owner_of(info.key))
         messages = chat_messages(request.instructions, parse_items(history + items))
         try:
             chat: ChatCompletionRequest = chat_request(request, messages)
@@ -92,11 +93,16 @@ class ResponsesService:
         """The response, its event stream, or (background) the queued response."""
         prepared = await self._prepare(request, generation, info)
         adapter = prepared.adapter
+        api_key = owner_of(info.key).key
         if request.background:
             queued = adapter.skeleton
-            await self.store.create(queued.model_dump(mode="json"), prepared.items, background=True)
+            stored = queued.model_dump(mode="json")
+            await self.store.create(stored, prepared.items, background=True, api_key=api_key)
             self.background.start(
-                queued.model_dump(mode="json"), lambda: generation.serve(adapter, info)
+                queued.model_dump(mode="json"),
+                lambda: generation.serve(adapter, info),
+                # Its tokens come after the answer: the key's usage waits for them.
+                on_end=info.linger().finish,
             )
             return queued
         if request.stream:
@@ -106,7 +112,9 @@ class ResponsesService:
         response = await generation.serve(adapter, info)
         assert isinstance(response, ResponseObject)
         if request.store:
-            await self.store.create(response.model_dump(mode="json"), prepared.items)
+            await self.store.create(
+                response.model_dump(mode="json"), prepared.items, api_key=api_key
+            )
         return response
 
     async def _stream(
@@ -117,6 +125,7 @@ class ResponsesService:
         info: RequestInfo,
     ) -> AsyncIterator[ResponseEvent]:
         writer = adapter.writer
+        api_key = owner_of(info.key).key
         try:
             async for event in events:
                 yield event
@@ -126,7 +135,7 @@ class ResponsesService:
             failed.error = ResponseError(code=exc.code or exc.error_type, message=exc.message)
             failed.output = list(writer.items)
             if failed.store:
-                await self.store.create(failed.model_dump(mode="json"), items)
+                await self.store.create(failed.model_dump(mode="json"), items, api_key=api_key)
             yield writer.snapshot("response.failed", failed)
             return
         closing, response = adapter.closing(usage_so_far(info))
@@ -135,27 +144,27 @@ class ResponsesService:
         if response.store:
             # Stored before the client is told it is done: a retrieve after the final
             # event always finds it.
-            await self.store.create(response.model_dump(mode="json"), items)
+            await self.store.create(response.model_dump(mode="json"), items, api_key=api_key)
         yield writer.snapshot(f"response.{response.status}", response)
 
     # --- stored responses ------------------------------------------------------------------------
 
-    async def get(self, response_id: str) -> ResponseObject:
-        row = await self.store.get(response_id)
+    async def get(self, response_id: str, owner: Owner) -> ResponseObject:
+        row = await self.store.get(response_id, owner)
         if row is None:
             raise ResponseNotFound(response_id)
         return ResponseObject.model_validate(row.body)
 
-    async def delete(self, response_id: str) -> DeletedResponse:
-        if not await self.store.delete(response_id):
+    async def delete(self, response_id: str, owner: Owner) -> DeletedResponse:
+        if not await self.store.delete(response_id, owner):
             raise ResponseNotFound(response_id)
         self.background.cancel(response_id)
         return DeletedResponse(id=response_id)
 
     async def input_items(
-        self, response_id: str, after: str | None, limit: int, order: str
+        self, response_id: str, owner: Owner, after: str | None, limit: int, order: str
     ) -> InputItemList:
-        row = await self.store.get(response_id)
+        row = await self.store.get(response_id, owner)
         if row is None:
             raise ResponseNotFound(response_id)
         items = list(row.input_items)
@@ -174,9 +183,9 @@ class ResponsesService:
             has_more=len(items) > limit,
         )
 
-    async def cancel(self, response_id: str) -> ResponseObject:
+    async def cancel(self, response_id: str, owner: Owner) -> ResponseObject:
         """Cancel a background response still queued or running (others stay as they are)."""
-        row = await self.store.get(response_id)
+        row = await self.store.get(response_id, owner)
         if row is None:
             raise ResponseNotFound(response_id)
         if not row.background:
@@ -185,4 +194,4 @@ class ResponsesService:
             body = dict(row.body) | {"status": "cancelled"}
             await self.store.update(body)
             self.background.cancel(response_id)
-        return await self.get(response_id)
+        return await self.get(response_id, owner)
