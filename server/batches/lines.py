@@ -27,6 +27,18 @@ RETRY_S = 1.0
 WRITE_PAGE = 256
 
 
+# An idle replica looks for work less and less often, up to this many poll intervals apart
+# (each look is a store query; on a busy encoder server they cost a few percent of the API
+# process for nothing). Work created here wakes it at once; another replica's waits at most
+# this long.
+IDLE_BACKOFF = 8
+
+
+def idle_wait(poll_s: float, idle_looks: int) -> float:
+    """The wait before the next look after ``idle_looks`` empty ones in a row."""
+    return poll_s * min(2 ** min(idle_looks, 3), IDLE_BACKOFF)
+
+
 class LineRunner:
     """Runs batch lines of every batch in progress, at most ``max_in_flight`` at once."""
 
@@ -56,6 +68,7 @@ class LineRunner:
         limit = self.settings.max_in_flight
         # Claim in groups (not one transaction per line) once a quarter of the slots are free.
         threshold = max(1, limit // 4)
+        idle = 0  # empty looks in a row with nothing running: each one waits longer
         while True:
             free = limit - len(self._running)
             claimed: list[Claimed] = []
@@ -66,10 +79,11 @@ class LineRunner:
                 task = asyncio.create_task(self._run(line), name=f"batch-line-{line.line}")
                 self._running.add(task)
                 task.add_done_callback(self._ended)
+            idle = 0 if claimed or self._running else idle + 1
             if not claimed or len(self._running) >= limit:
                 self.wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.settings.poll_s)
+                    await asyncio.wait_for(self.wake.wait(), idle_wait(self.settings.poll_s, idle))
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from server.batches.dispatch import Dispatcher
-from server.batches.lines import LineRunner
+from server.batches.lines import LineRunner, idle_wait
 from server.batches.protocol import STATUSES, batch_error
 from server.batches.state import STAMP_OF, final_status
 from server.batches.validation import InvalidFile, LineValidator, requests
@@ -53,6 +53,7 @@ class BatchRunner:
         self.settings = settings
         self.metrics = metrics
         self.lines = LineRunner(store, dispatcher, settings, metrics, may_run)
+        self._round_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._held: set[str] = set()  # batches validated or finalized here now
         self._seen: set[str] = set()  # active batches already logged
@@ -72,6 +73,7 @@ class BatchRunner:
     def wake(self) -> None:
         """A batch was created or cancelled: look now rather than at the next round."""
         self.lines.wake.set()
+        self._round_wake.set()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -84,20 +86,29 @@ class BatchRunner:
     async def _rounds(self) -> None:
         recovered = False
         purged_at = 0.0
+        idle = 0  # rounds in a row with no batch active and no line running
         while True:
+            self._round_wake.clear()
+            active = True
             try:
                 if not recovered:
                     await self._recover()
                     recovered = True
                 await self._validate_pending()
-                await self._publish(await self._finish_ready())
+                counts = await self._finish_ready()
+                await self._publish(counts)
+                active = bool(counts) or self.lines.in_flight > 0
                 if time.monotonic() - purged_at > PURGE_EVERY_S:
                     purged_at = time.monotonic()
                     if purged := await self.files.purge_stale_uploads():
                         log.info("files: purged %d unfinished uploads", purged)
             except StoreUnavailable:
                 pass  # the store's log says why; the next round tries again
-            await asyncio.sleep(self.settings.poll_s)
+            idle = 0 if active else idle + 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._round_wake.wait(), idle_wait(self.settings.poll_s, idle)
+                )
 
     async def _recover(self) -> None:
         # On SQLite only this process uses the database: whatever a previous run held (the

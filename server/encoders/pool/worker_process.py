@@ -110,11 +110,12 @@ class WorkerProcess:
             asyncio.create_task(self._watch(), name=f"{process.name}-watch"),
         ]
         log.info(
-            "worker %d of %s ready (pid %s, loaded in %.1fs)",
+            "worker %d of %s ready (pid %s, loaded in %.1fs, %s)",
             self.index,
             self.spec.model,
             message.pid,
             message.load_seconds,
+            f"with {', '.join(message.heavy_modules)}" if message.heavy_modules else "no torch",
         )
         return message.description
 

@@ -52,6 +52,9 @@ class Ready:
     pid: int
     description: ModelDescription
     load_seconds: float
+    # Which of the heavy libraries the worker imported (torch, transformers): none for an
+    # ONNX worker of a verified export.
+    heavy_modules: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

@@ -1,27 +1,32 @@
-"""The forward stage: padded tensors in, compact float32 numpy arrays out.
+"""The forward stage: padded arrays in, compact float32 numpy arrays out.
 
-Worker-side only (imports torch). Results are reduced in the worker (pooling, softmax, only
-the real tokens) so that little crosses the pipe back to the API process. The model itself
-is a runner (torch or ONNX Runtime, see ``backends.runners``): padding, pooling and
-activations are the same code for both.
+Results are reduced in the worker (pooling, softmax, only the real tokens) so that little
+crosses the pipe back to the API process. The model itself is a runner (torch or ONNX
+Runtime, see ``backends.runners``); padding and bucketing are the same code for both, and
+the reduction runs where the runner's output lives: in numpy for ONNX Runtime
+(``numpy_heads``, so such a worker needs no torch), in torch for a torch model
+(``torch_heads``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
-import torch
 
 from server.encoders.shared.spec import (
     ROW_HEADS,
-    Activation,
     Head,
     ModelDescription,
     PoolingSpec,
     rows_per_input,
 )
-from server.encoders.workers.backends.runners import ModelRunner
 from server.encoders.workers.buckets import length_buckets
-from server.encoders.workers.sentence_pooling import SentencePooler
+from server.encoders.workers.numpy_heads import NumpyReducer
+
+# A runner's output and the attention mask -> the rows that leave the worker.
+Reducer = Callable[[Any, np.ndarray], np.ndarray]
 
 
 class BatchForward:
@@ -29,19 +34,32 @@ class BatchForward:
 
     def __init__(
         self,
-        runner: ModelRunner,
+        runner: Any,
         description: ModelDescription,
         pooling: PoolingSpec | None,
         *,
-        dtype: torch.dtype,
+        dtype: Any = None,
     ) -> None:
+        """``dtype``: the torch dtype of a torch model's outputs (pooling runs in torch);
+        None for a runner that returns numpy arrays (ONNX Runtime)."""
         self.runner = runner
         self.head = description.head
-        self.activation = description.activation
         self.pad_id = description.pad_id
         self.mask_id = description.mask_id
-        self.device = runner.device
-        self.pooler = SentencePooler(pooling, dtype, str(self.device)) if pooling else None
+        self.on_cpu = str(getattr(runner, "device", "cpu")).startswith("cpu")
+        self.reduce: Reducer
+        if dtype is None:
+            self.reduce = NumpyReducer(description.head, description.activation, pooling)
+        else:
+            from server.encoders.workers.torch_heads import TorchReducer
+
+            self.reduce = TorchReducer(
+                description.head,
+                description.activation,
+                pooling,
+                dtype=dtype,
+                device=str(runner.device),
+            )
 
     def __call__(
         self,
@@ -55,7 +73,7 @@ class BatchForward:
         On a CPU the batch runs as length buckets (see ``buckets``); a GPU takes it whole,
         where one large call beats several small ones. ``alone``: no other batch runs, so
         the runner may use every core of the model."""
-        buckets = length_buckets(lengths) if self.device.type == "cpu" else []
+        buckets = length_buckets(lengths) if self.on_cpu else []
         if len(buckets) <= 1:
             return self._run(ids, lengths, type_ids, alone)
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
@@ -88,33 +106,17 @@ class BatchForward:
     def _run(
         self, ids: np.ndarray, lengths: np.ndarray, type_ids: np.ndarray | None, alone: bool
     ) -> np.ndarray:
-        with torch.inference_mode():
-            positions = np.arange(int(lengths.max()))
-            valid = positions[None, :] < lengths[:, None]
-            input_ids = np.full(valid.shape, self.pad_id, dtype=np.int64)
-            input_ids[valid] = ids
-            mask = valid.astype(np.int64)
-            inputs = {"input_ids": input_ids, "attention_mask": mask}
-            if type_ids is not None:
-                types = np.zeros(valid.shape, dtype=np.int64)
-                types[valid] = type_ids
-                inputs["token_type_ids"] = types
-            output = self.runner(inputs, alone)
-            if self.head is Head.MASKED:  # only the mask positions' rows leave the worker
-                mask = (input_ids == self.mask_id).astype(np.int64)
-            return self._reduce(output, torch.from_numpy(mask).to(self.device)).cpu().numpy()
-
-    def _reduce(self, output: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.head is Head.EMBED:
-            assert self.pooler is not None
-            return self.pooler(output, mask).float()
-        logits = output.float()
-        if self.head is Head.TOKENS or self.head is Head.MASKED:
-            return torch.softmax(logits[mask.bool()], dim=-1)
-        if self.head is Head.SPAN:  # start and end logits of each real token
-            return logits[mask.bool()]
-        if self.activation is Activation.SOFTMAX:
-            return torch.softmax(logits, dim=-1)
-        if self.activation is Activation.SIGMOID:
-            return torch.sigmoid(logits)
-        return logits
+        positions = np.arange(int(lengths.max()))
+        valid = positions[None, :] < lengths[:, None]
+        input_ids = np.full(valid.shape, self.pad_id, dtype=np.int64)
+        input_ids[valid] = ids
+        mask = valid.astype(np.int64)
+        inputs = {"input_ids": input_ids, "attention_mask": mask}
+        if type_ids is not None:
+            types = np.zeros(valid.shape, dtype=np.int64)
+            types[valid] = type_ids
+            inputs["token_type_ids"] = types
+        output = self.runner(inputs, alone)
+        if self.head is Head.MASKED:  # only the mask positions' rows leave the worker
+            mask = (input_ids == self.mask_id).astype(np.int64)
+        return self.reduce(output, mask)

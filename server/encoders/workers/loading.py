@@ -22,6 +22,7 @@ from server.encoders.shared.spec import (
     WorkerSpec,
 )
 from server.encoders.workers.auto_classes import AUTO_CLASSES
+from server.encoders.workers.head_choice import choose_head
 from server.encoders.workers.st_layout import read_layout, read_prompts
 
 log = logging.getLogger("server.encoders.worker")
@@ -29,33 +30,10 @@ log = logging.getLogger("server.encoders.worker")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 # Tokenizers that mean "no limit" store a huge sentinel as model_max_length.
 _NO_LIMIT = 1_000_000
-SEQ2SEQ_TASKS = ("summarize", "translate")
 # NLLB's language codes ("eng_Latn") and M2M100's ("__en__").
 _LANGUAGE_CODE = re.compile(r"^(?:[a-z]{3}_[A-Z][a-z]{3}|__[a-z]{2,3}__)$")
 # RoBERTa-style models reserve position ids up to pad_token_id + 1.
 _OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "mpnet"}
-
-
-def choose_head(task: str, config: PretrainedConfig) -> Head:
-    """The head a configured task needs (rerank: cross-encoder if the folder has one)."""
-    if task == "embed":
-        return Head.EMBED
-    if task == "classify":
-        return Head.SEQUENCE
-    if task == "ner":
-        return Head.TOKENS
-    if task == "zero-shot":
-        return Head.SEQUENCE  # an NLI model: its raw logits (see activation_for)
-    if task == "qa":
-        return Head.SPAN
-    if task == "fill-mask":
-        return Head.MASKED
-    if task in SEQ2SEQ_TASKS:
-        return Head.SEQ2SEQ
-    architectures = getattr(config, "architectures", None) or []
-    if any(a.endswith("ForSequenceClassification") for a in architectures):
-        return Head.SEQUENCE
-    return Head.EMBED
 
 
 def activation_for(config: PretrainedConfig) -> Activation:
@@ -106,7 +84,7 @@ def load(spec: WorkerSpec) -> tuple[torch.nn.Module, ModelDescription, PoolingSp
     if spec.revision:
         common["revision"] = spec.revision
     config = AutoConfig.from_pretrained(spec.path, **common)
-    head = choose_head(spec.task, config)
+    head = choose_head(spec.task, getattr(config, "architectures", None))
     tokenizer = AutoTokenizer.from_pretrained(spec.path, **common)
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError("encoder models need a fast (Rust) tokenizer")

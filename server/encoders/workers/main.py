@@ -20,11 +20,13 @@ import numpy as np
 
 from server.core.heap import freeze_startup_heap
 from server.encoders.shared import ipc
+from server.encoders.shared.backend_choice import ONNX
 from server.encoders.shared.spec import Head, ModelDescription, WorkerSpec
 
 log = logging.getLogger("server.encoders.worker")
 
 WARMUP_SHAPE = (2, 16)
+HEAVY_MODULES = ("torch", "transformers")
 
 # One batch -> its outputs; see server.encoders.workers.forward.BatchForward and
 # server.encoders.workers.generate.Seq2SeqForward.
@@ -56,6 +58,11 @@ def _name_process(name: str) -> None:
         pass
 
 
+def heavy_modules() -> tuple[str, ...]:
+    """The heavy libraries this process has imported (see ``ipc.Ready``)."""
+    return tuple(name for name in HEAVY_MODULES if name in sys.modules)
+
+
 def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
     """Process entry point: answer ``Ready`` (or ``LoadFailed``), then serve batches."""
     _configure_process(spec)
@@ -67,7 +74,8 @@ def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
         ipc.send_blocking(sock, ipc.LoadFailed(f"{type(exc).__name__}: {exc}"))
         sys.exit(1)
     freeze_startup_heap()
-    ipc.send_blocking(sock, ipc.Ready(os.getpid(), description, time.perf_counter() - started))
+    ready = ipc.Ready(os.getpid(), description, time.perf_counter() - started, heavy_modules())
+    ipc.send_blocking(sock, ready)
     log.info(
         "worker for %s ready in %.1fs (pid %d, %s, %d threads)",
         spec.model,
@@ -84,10 +92,50 @@ def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
 
 
 def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
+    """The worker's batch function and its model's description: from a verified ONNX export's
+    record without torch when there is one, else through Transformers."""
+    if spec.backend == ONNX:
+        verified = _load_verified(spec)
+        if verified is not None:
+            return verified
+    return _load_transformers(spec)
+
+
+def _load_verified(spec: WorkerSpec) -> tuple[Forward, ModelDescription] | None:
+    """ONNX Runtime on an export whose parity check passed before (see
+    ``backends.verified``): neither torch nor transformers is imported."""
+    from server.encoders.workers.backends import verified
+    from server.encoders.workers.forward import BatchForward
+    from server.encoders.workers.numpy_heads import dense_available
+
+    description = verified.load(spec)
+    if description is None:
+        return None
+    if description.pooling is not None and not dense_available(description.pooling):
+        return None
+    try:
+        runner = verified.onnx_runner(spec, verified.mapped_file(spec, description.head))
+        forward = BatchForward(runner, description, description.pooling)
+        description = _warm_up(forward, runner.wide, description)
+    except Exception as exc:
+        log.warning(
+            "%s: the verified ONNX export did not load (%s: %s); loading with Transformers",
+            spec.model,
+            type(exc).__name__,
+            exc,
+        )
+        return None
+    log.info("%s: verified ONNX export, loaded without torch", spec.model)
+    return _batch_function(forward), description
+
+
+def _load_transformers(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
     import torch
     from transformers.utils import logging as hf_logging
 
+    from server.encoders.workers.backends import verified
     from server.encoders.workers.backends.build import build_runner
+    from server.encoders.workers.backends.runners import OnnxRunner
     from server.encoders.workers.forward import BatchForward
     from server.encoders.workers.loading import DTYPES, load
 
@@ -99,23 +147,37 @@ def _load(spec: WorkerSpec) -> tuple[Forward, ModelDescription]:
     runner, backend = build_runner(spec, model, description)
     del model  # the ONNX runner does not need the torch weights
     description = dataclasses.replace(description, backend=backend)
-    dtype = DTYPES[spec.dtype] if backend == "torch" else torch.float32
-    forward = BatchForward(runner, description, pooling, dtype=dtype)
-    # Warm-up: the first call pays for kernel selection; do not make a client wait for it.
+    if backend == "torch":
+        forward = BatchForward(runner, description, pooling, dtype=DTYPES[spec.dtype])
+    else:  # ONNX Runtime's outputs are numpy arrays: pooling and heads run in numpy
+        forward = BatchForward(runner, description, pooling)
+    description = _warm_up(forward, runner.wide, description)
+    if isinstance(runner, OnnxRunner):
+        verified.save(spec, description, runner)
+    return _batch_function(forward), description
+
+
+def _warm_up(forward: Any, wide: bool, description: ModelDescription) -> ModelDescription:
+    """The first call pays for kernel selection: do not make a client wait for it. Returns
+    the description with an embedding model's vector size."""
     rows, length = WARMUP_SHAPE
     ids = np.full(rows * length, description.pad_id, dtype=np.int32)
     lengths = np.full(rows, length, dtype=np.int32)
     types = np.zeros(rows * length, dtype=np.int8) if description.uses_token_type_ids else None
     output = forward(ids, lengths, types, False)
-    if runner.wide:  # and the session for a batch alone
+    if wide:  # and the session for a batch alone
         forward(ids, lengths, types, True)
     if description.head is Head.EMBED:
         description = dataclasses.replace(description, output_dim=int(output.shape[-1]))
+    return description
 
+
+def _batch_function(forward: Any) -> Forward:
     def run(batch: ipc.RunBatch) -> np.ndarray:
-        return forward(batch.ids, batch.lengths, batch.type_ids, batch.alone)
+        result: np.ndarray = forward(batch.ids, batch.lengths, batch.type_ids, batch.alone)
+        return result
 
-    return run, description
+    return run
 
 
 def _seq2seq_forward(model: Any, description: ModelDescription) -> Forward:

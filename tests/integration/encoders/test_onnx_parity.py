@@ -4,12 +4,14 @@ sentences), rerank (order); and the served ``backend: onnx`` model against the t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+import psutil
 import pytest
 
 from prepare.finetune import load_classification, load_spans
@@ -18,7 +20,7 @@ from server.encoders.tasks.entities import entities
 from server.encoders.tokenization import TextEncoder
 from tests.integration.encoders.conftest import TEXTS, bundled_available
 from tests.integration.encoders.models import DerivedModels, minilm_dir
-from tests.support.server import MODELS_DIR
+from tests.support.server import MODELS_DIR, ServerProcess
 
 pytestmark = pytest.mark.integration
 
@@ -191,8 +193,34 @@ def test_rerank_order_identical(derived: DerivedModels, sentences: list[str]) ->
         assert float(np.abs(t - o).max()) <= 1e-4
 
 
+def _minilm_spec(**changes: Any) -> WorkerSpec:
+    spec = WorkerSpec(
+        model="m",
+        task="embed",
+        path=str(minilm_dir()),
+        device="cpu",
+        dtype="float32",
+        threads=1,
+        backend="onnx",
+    )
+    return dataclasses.replace(spec, **changes)
+
+
 @pytest.fixture(scope="module")
-def onnx_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+def verified_minilm() -> None:
+    """MiniLM's export verified and recorded, as the first ONNX worker of a model leaves it."""
+    from server.encoders.workers.backends import verified
+    from server.encoders.workers.main import _load as load_worker
+
+    _, description = load_worker(_minilm_spec())
+    assert description.backend == "onnx"
+    assert verified.load(_minilm_spec()) is not None
+
+
+@pytest.fixture(scope="module")
+def onnx_server(
+    tmp_path_factory: pytest.TempPathFactory, verified_minilm: None
+) -> Iterator[ServerProcess]:
     from tests.support.server import served
 
     config = {
@@ -208,7 +236,12 @@ def onnx_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client
     }
     with served(tmp_path_factory, "onnx-server", config) as server:
         assert "(embed, onnx)" in server.log()
-        yield server.http
+        yield server
+
+
+@pytest.fixture(scope="module")
+def onnx_http(onnx_server: ServerProcess) -> httpx.Client:
+    return onnx_server.http
 
 
 def test_served_onnx_matches_torch(onnx_http: httpx.Client) -> None:
@@ -228,16 +261,43 @@ def test_models_list_says_which_runtime_serves(onnx_http: httpx.Client) -> None:
     assert cards["minilm-onnx"]["runtime"] == "onnx"
 
 
+def test_a_verified_export_runs_without_torch_or_transformers(
+    onnx_server: ServerProcess, onnx_http: httpx.Client
+) -> None:
+    """The served ONNX model's workers say at ready which heavy libraries they imported
+    (none), and their memory maps agree: no libtorch; each stays under 250 MB."""
+    reply = onnx_http.post("/v1/embeddings", json={"model": "minilm-onnx", "input": TEXTS})
+    assert reply.status_code == 200, reply.text
+    ready_lines = [
+        line for line in onnx_server.log().splitlines() if "of minilm-onnx ready" in line
+    ]
+    assert ready_lines and all(line.endswith("no torch)") for line in ready_lines), ready_lines
+    torch_lines = [
+        line for line in onnx_server.log().splitlines() if "of minilm-torch ready" in line
+    ]
+    assert torch_lines and all("with torch, transformers" in line for line in torch_lines)
+    children = psutil.Process(onnx_server.process.pid).children(recursive=True)
+    workers = [c for c in children if c.name() == "enc-minilm-onnx"]
+    assert len(workers) == len(ready_lines)
+    for worker in workers:
+        maps = Path(f"/proc/{worker.pid}/maps").read_text()
+        assert "libtorch" not in maps and "onnxruntime" in maps
+        rss_mb = worker.memory_info().rss / 2**20
+        print(f"onnx worker {worker.pid}: {rss_mb:.0f} MB resident")
+        assert rss_mb <= 250
+
+
 def test_failed_export_falls_back_to_torch(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from server.encoders.workers.backends import build
+    from server.encoders.workers.backends import build, verified
     from server.encoders.workers.main import _load as load_worker
 
     def broken(*args: object, **kwargs: object) -> Path:
         raise RuntimeError("exporter crashed")
 
     monkeypatch.setattr(build, "exported_model", broken)
+    monkeypatch.setattr(verified, "load", lambda spec: None)  # no record: export again
     spec = WorkerSpec(
         model="m",
         task="embed",

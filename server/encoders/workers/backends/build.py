@@ -17,8 +17,8 @@ import torch
 from server.encoders.shared.backend_choice import ONNX
 from server.encoders.shared.spec import Head, ModelDescription, WorkerSpec
 from server.encoders.workers.backends.onnx_export import exported_model
-from server.encoders.workers.backends.onnx_session import CPU, OnnxSession
-from server.encoders.workers.backends.runners import ModelRunner, OnnxRunner, TorchRunner
+from server.encoders.workers.backends.runners import ModelRunner, OnnxRunner, TorchRunner, as_numpy
+from server.encoders.workers.backends.verified import onnx_runner
 
 log = logging.getLogger("server.encoders.worker")
 
@@ -62,18 +62,7 @@ def _onnx_runner(spec: WorkerSpec, description: ModelDescription) -> OnnxRunner:
         quantize=spec.quantize,
         **common,
     )
-    session = OnnxSession(path, threads=spec.threads, device=spec.device)
-    alone = None
-    if spec.alone_threads > spec.threads and session.providers[0] == CPU:
-        alone = OnnxSession(path, threads=spec.alone_threads, device=spec.device, spin=True)
-    log.info(
-        "%s: ONNX Runtime on %s (%s)%s",
-        spec.model,
-        ", ".join(session.providers),
-        path,
-        f", {spec.alone_threads} threads for a batch alone" if alone else "",
-    )
-    return OnnxRunner(session, alone)
+    return onnx_runner(spec, path)
 
 
 def check_batch(description: ModelDescription) -> dict[str, np.ndarray]:
@@ -100,9 +89,9 @@ def check_parity(
     inputs = check_batch(description)
     real = inputs["attention_mask"].astype(bool)
     with torch.inference_mode():
-        expected = reference(inputs).float().cpu().numpy()
+        expected = as_numpy(reference(inputs))
         for alone in (False, True) if runner.wide else (False,):
-            got = runner(inputs, alone).float().cpu().numpy()
+            got = as_numpy(runner(inputs, alone))
             if got.shape != expected.shape:
                 raise RuntimeError(
                     f"output shape {got.shape} differs from torch's {expected.shape}"

@@ -18,6 +18,8 @@ from pathlib import Path
 
 OPSET = 17
 CACHE_FOLDER = "onnx"
+FP32_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
 # Files whose content decides the exported graph (weights, architecture, head labels).
 _KEYED_SUFFIXES = (".safetensors", ".bin")
 _KEYED_NAMES = ("config.json",)

@@ -16,13 +16,17 @@ from typing import Any
 import torch
 
 from server.encoders.shared.spec import Head
-from server.encoders.workers.backends.onnx_cache import OPSET, cache_dir, ensure_file
+from server.encoders.workers.backends.onnx_cache import (
+    FP32_FILE,
+    INT8_FILE,
+    OPSET,
+    cache_dir,
+    ensure_file,
+)
 
 log = logging.getLogger("server.encoders.onnx")
 
 OUTPUT = "output"
-FP32_FILE = "model.onnx"
-INT8_FILE = "model.int8.onnx"
 _EXAMPLE_SHAPE = (2, 8)
 
 
