@@ -12,10 +12,11 @@ from tests.integration.encoders.models import (
     DerivedModels,
     ReadingModels,
     build_derived,
+    build_fitted_reading,
     build_reading,
     minilm_dir,
 )
-from tests.support.server import MODELS_DIR, ServerProcess, served
+from tests.support.server import MODELS_DIR, ServerProcess, served, start_server
 
 # Bundled models served (and parity-tested) only once `python -m prepare` made them.
 BUNDLED_CLASSIFY = "minilm-sentiment"
@@ -83,6 +84,45 @@ def encoder_server(
     config = server_config(derived, reading)
     with served(tmp_path_factory, "encoder-server", config) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> ReadingModels:
+    return build_fitted_reading(tmp_path_factory.mktemp("fitted-reading-models"))
+
+
+def reading_config(reading: ReadingModels) -> dict[str, Any]:
+    """The reading models twice: as served by default (torch, fp32) and with ``quantize: int8``
+    (ONNX Runtime); the playground on."""
+    models: list[dict[str, Any]] = []
+    for name, task, extra in (
+        ("qa", "qa", {}),
+        ("nli", "zero-shot", {"max_length": 128}),
+        ("masked", "fill-mask", {}),
+    ):
+        source = str(getattr(reading, name))
+        common = {"task": task, "source": source, "torch_threads": 1, **extra}
+        models.append({"name": name, **common})
+        models.append({"name": f"{name}-int8", "backend": "onnx", "quantize": "int8", **common})
+    return {"models": models, "playground": True, "log_level": "info"}
+
+
+@pytest.fixture(scope="package")
+def reading_server(
+    fitted: ReadingModels, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """A small server for the tests of the reading tasks' playground views and int8 runtime
+    (six workers, where ``encoder_server`` has a dozen) on the fitted reading models, shared
+    by their modules."""
+    # Quantizing the masked LM's 30k-row output matrix takes minutes on a busy machine.
+    server = start_server(
+        reading_config(fitted), tmp_path_factory.mktemp("reading-server"), timeout=900
+    )
+    try:
+        yield server
+    finally:
+        code = server.stop()
+    assert code == 0, server.log()[-3000:]
 
 
 @pytest.fixture(scope="package")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.support.server import MODELS_DIR
 
@@ -116,3 +117,173 @@ def build_reading(root: Path) -> ReadingModels:
     masked.save_pretrained(str(root / "masked"))
     tokenizer.save_pretrained(str(root / "masked"))
     return ReadingModels(qa=root / "qa", nli=nli, masked=root / "masked")
+
+
+# --- fitted reading models -------------------------------------------------------------------
+# Random heads score near-uniformly (the best label beats the second by a few hundredths), so
+# whether int8 keeps fp32's best answer would be a coin toss. These heads are fitted, encoder
+# frozen, to decide the fixed inputs below clearly; what they would do on other inputs does
+# not matter to the tests that use them.
+
+QA_EXAMPLES = (  # (context, question, answer): the answer occurs once in the context
+    (
+        "The Eiffel Tower was completed in 1889 in Paris. It was designed by the engineering "
+        "company of Gustave Eiffel and is 330 metres tall.",
+        (
+            ("When was the Eiffel Tower completed?", "1889"),
+            ("Who designed it?", "Gustave Eiffel"),
+            ("How tall is it?", "330 metres"),
+        ),
+    ),
+    (
+        "Ada Lovelace was born in London in 1815. She wrote the first published algorithm for "
+        "Charles Babbage's Analytical Engine.",
+        (
+            ("Where was Ada Lovelace born?", "London"),
+            ("When was she born?", "1815"),
+            ("For which machine did she write?", "Analytical Engine"),
+        ),
+    ),
+    (
+        "The Amazon river flows through Brazil, Peru and Colombia into the Atlantic Ocean. It "
+        "carries more water than any other river.",
+        (
+            ("Into which ocean does the Amazon flow?", "Atlantic Ocean"),
+            ("Which country does it flow through first?", "Brazil"),
+        ),
+    ),
+)
+ZERO_SHOT_LABELS = ("economy", "sports", "cooking", "weather", "technology", "politics")
+ZERO_SHOT_EXAMPLES = (  # (text, its label)
+    ("The central bank raised interest rates by half a point on Thursday.", "economy"),
+    ("The striker scored twice in the second half to win the cup final.", "sports"),
+    ("Simmer the onions in butter until golden, then add the rice.", "cooking"),
+    ("Heavy snow and strong winds are expected across the north tonight.", "weather"),
+    ("The new phone has a brighter screen and a battery that lasts two days.", "technology"),
+    ("Parliament passed the budget after a long debate.", "politics"),
+)
+ZERO_SHOT_TEMPLATE = "This example is {}."
+FILL_MASK_EXAMPLES = (  # (text, the word of each mask)
+    ("Paris is the [MASK] of France.", ("capital",)),
+    ("She drank a cup of [MASK] before work.", ("coffee",)),
+    ("The [MASK] barked at the postman all morning.", ("dog",)),
+    ("He paid with a credit [MASK].", ("card",)),
+    ("The sun rises in the [MASK].", ("east",)),
+    ("A [MASK] has four legs and a [MASK].", ("dog", "tail")),
+)
+
+
+def _fit(parameters: list[Any], loss: Any, steps: int = 150, lr: float = 0.01) -> None:
+    """Adam on ``parameters`` only (everything else of the model stays as it is)."""
+    import torch
+
+    for parameter in parameters:
+        parameter.requires_grad_(True)
+    optimizer = torch.optim.Adam(parameters, lr=lr)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        optimizer.step()
+
+
+def _fit_qa(source: Path, target: Path, tokenizer: Any) -> Path:
+    import torch
+    from transformers import BertForQuestionAnswering
+
+    torch.manual_seed(8)
+    model = BertForQuestionAnswering.from_pretrained(str(source)).eval().requires_grad_(False)
+    questions, contexts, spans = [], [], []
+    for context, items in QA_EXAMPLES:
+        for question, answer in items:
+            start = context.index(answer)
+            questions.append(question)
+            contexts.append(context)
+            spans.append((start, start + len(answer)))
+    encoded = tokenizer(
+        questions, contexts, padding=True, return_offsets_mapping=True, return_tensors="pt"
+    )
+    offsets = encoded.pop("offset_mapping")
+    starts, ends = [], []
+    for row, (begin, end) in enumerate(spans):
+        context_tokens = [i for i, s in enumerate(encoded.sequence_ids(row)) if s == 1]
+        starts.append(next(i for i in context_tokens if offsets[row][i][0] == begin))
+        ends.append(next(i for i in context_tokens if offsets[row][i][1] == end))
+    with torch.no_grad():
+        hidden = model.bert(**encoded).last_hidden_state
+    padding = (encoded["attention_mask"] == 0).unsqueeze(-1)
+
+    def loss() -> Any:
+        logits = model.qa_outputs(hidden).masked_fill(padding, -1e4)
+        cross = torch.nn.functional.cross_entropy
+        return cross(logits[..., 0], torch.tensor(starts)) + cross(
+            logits[..., 1], torch.tensor(ends)
+        )
+
+    _fit(list(model.qa_outputs.parameters()), loss)
+    model.save_pretrained(str(target))
+    tokenizer.save_pretrained(str(target))
+    return target
+
+
+def _fit_nli(source: Path, target: Path, tokenizer: Any) -> Path:
+    import torch
+    from transformers import BertForSequenceClassification
+
+    _derive(source, target, BertForSequenceClassification, NLI_LABELS, 9)
+    model = BertForSequenceClassification.from_pretrained(str(target)).eval()
+    model.requires_grad_(False)
+    entailment, contradiction = NLI_LABELS.index("entailment"), NLI_LABELS.index("contradiction")
+    texts, hypotheses, classes = [], [], []
+    for text, label in ZERO_SHOT_EXAMPLES:
+        for candidate in ZERO_SHOT_LABELS:
+            texts.append(text)
+            hypotheses.append(ZERO_SHOT_TEMPLATE.replace("{}", candidate))
+            classes.append(entailment if candidate == label else contradiction)
+    encoded = tokenizer(texts, hypotheses, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        pooled = model.bert(**encoded).pooler_output
+    _fit(
+        list(model.classifier.parameters()),
+        lambda: torch.nn.functional.cross_entropy(model.classifier(pooled), torch.tensor(classes)),
+        steps=300,
+        lr=0.05,
+    )
+    model.save_pretrained(str(target))
+    return target
+
+
+def _fit_masked(source: Path, target: Path, tokenizer: Any) -> Path:
+    import torch
+    from transformers import BertForMaskedLM
+
+    torch.manual_seed(10)
+    model = BertForMaskedLM.from_pretrained(str(source)).eval().requires_grad_(False)
+    encoded = tokenizer([text for text, _ in FILL_MASK_EXAMPLES], padding=True, return_tensors="pt")
+    masks = encoded["input_ids"] == tokenizer.mask_token_id
+    words = [tokenizer.convert_tokens_to_ids(w) for _, ws in FILL_MASK_EXAMPLES for w in ws]
+    with torch.no_grad():
+        hidden = model.bert(**encoded).last_hidden_state[masks]
+    head = model.cls.predictions
+    _fit(
+        [*head.transform.parameters(), head.bias],
+        lambda: torch.nn.functional.cross_entropy(head(hidden), torch.tensor(words)),
+        steps=60,
+        lr=0.02,
+    )
+    model.save_pretrained(str(target))
+    tokenizer.save_pretrained(str(target))
+    return target
+
+
+def build_fitted_reading(root: Path) -> ReadingModels:
+    """QA, NLI and masked-LM models whose heads decide the fixed examples above clearly."""
+    from transformers import AutoTokenizer
+
+    source = minilm_dir()
+    tokenizer = AutoTokenizer.from_pretrained(str(source))
+    return ReadingModels(
+        qa=_fit_qa(source, root / "qa", tokenizer),
+        nli=_fit_nli(source, root / "nli", tokenizer),
+        masked=_fit_masked(source, root / "masked", tokenizer),
+    )

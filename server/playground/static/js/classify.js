@@ -3,7 +3,8 @@
 import { postJson } from "./api.js";
 import { $, bindForm, el } from "./dom.js";
 
-function bar(label, score) {
+/** One labelled bar: `score` (0-1) as the fill's width and a percentage. */
+export function bar(label, score) {
   const percent = score * 100;
   return el(
     "div",

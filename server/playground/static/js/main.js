@@ -1,16 +1,19 @@
 // The playground's entry point: finds the served models, asks for an API key when the server
 // answers 401, fills each view's model picker with the models whose task fits, and switches
-// views by the URL's fragment (#chat, #embed, ...).
+// views by the URL's fragment (#chat, #embed, ..., #fill-mask).
 
 import { ApiError, hasApiKey, listModels, onUnauthorized, setApiKey } from "./api.js";
 import { initChat } from "./chat.js";
 import { initClassify } from "./classify.js";
 import { $, el, showError } from "./dom.js";
 import { initEmbed } from "./embed.js";
+import { initFillMask } from "./fill_mask.js";
 import { initNer } from "./ner.js";
+import { initQa } from "./qa.js";
 import { initRerank } from "./rerank.js";
+import { initZeroShot } from "./zero_shot.js";
 
-const VIEWS = ["chat", "embed", "classify", "ner", "rerank"];
+const VIEWS = ["chat", "embed", "classify", "ner", "rerank", "qa", "zero-shot", "fill-mask"];
 const status = $("#server-status");
 const auth = $("#auth");
 const authError = $("#auth-error");
@@ -83,4 +86,7 @@ initEmbed($("#view-embed"));
 initClassify($("#view-classify"));
 initNer($("#view-ner"));
 initRerank($("#view-rerank"));
+initQa($("#view-qa"));
+initZeroShot($("#view-zero-shot"));
+initFillMask($("#view-fill-mask"));
 connect();
