@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pydantic_core
+import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
@@ -160,9 +160,11 @@ ROUTES = (
 def _serialized(reply: Reply) -> Response:
     """The JSON response of a reply."""
     # Embeddings come as a plain dict: validating 384 floats per vector again would cost
-    # more than computing them in the API process.
+    # more than computing them in the API process. orjson writes their numpy rows directly,
+    # the same bytes as pydantic-core writes the same values as Python floats (shortest
+    # round-trip form), in about half the time.
     if isinstance(reply.body, dict):
-        return json_response(pydantic_core.to_json(reply.body))
+        return json_response(orjson.dumps(reply.body, option=orjson.OPT_SERIALIZE_NUMPY))
     return json_response(reply.body.model_dump_json(exclude_none=True))
 
 

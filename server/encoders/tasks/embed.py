@@ -97,8 +97,8 @@ async def embed(model: EncoderModel, request: EmbeddingRequest, order: QueueOrde
     vectors = _vectors(await model.run(features, order), request.dimensions, "dimensions")
     if request.encoding_format == "base64":
         data: list[Any] = base64_rows(vectors)
-    else:
-        data = vectors.tolist()
+    else:  # float64 rows: the route writes them as JSON exactly as Python floats (see router)
+        data = list(vectors.astype(np.float64))
     usage = token_usage(features)
     body = {
         "object": "list",

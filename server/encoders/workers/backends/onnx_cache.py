@@ -64,7 +64,7 @@ def cache_dir(model_dir: Path, head: str) -> Path:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
+def locked(folder: Path) -> Iterator[None]:
     """Hold the folder's lock: the workers of one model export once, not once each."""
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / ".lock").open("w") as lock:
@@ -79,7 +79,7 @@ def ensure_file(target: Path, write: Callable[[Path], None]) -> Path:
     """``target``, written by ``write(temporary path)`` and renamed into place if missing."""
     if target.is_file():
         return target
-    with _locked(target.parent):
+    with locked(target.parent):
         if target.is_file():  # another worker wrote it while this one waited
             return target
         scratch = target.with_name(f".{target.name}.partial-{os.getpid()}")

@@ -39,6 +39,7 @@ from server.encoders.workers.backends.onnx_cache import (
     FP32_FILE,
     INT8_FILE,
     cache_dir,
+    locked,
 )
 from server.encoders.workers.backends.onnx_session import CPU, OnnxSession
 from server.encoders.workers.backends.runners import OnnxRunner
@@ -153,11 +154,14 @@ def save(spec: WorkerSpec, description: ModelDescription, check: OnnxRunner) -> 
     target = record_file(spec, description.head)
     scratch = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
-        mapped = mapped_file(spec, description.head)
-        _write_mapped(export_file(spec, description.head), mapped)
-        _same_outputs(mapped, check.session, description)
-        scratch.write_text(json.dumps({"description": _description_data(description)}))
-        os.replace(scratch, target)
+        with locked(target.parent):  # the model's other workers wait, then find it written
+            if target.is_file():
+                return
+            mapped = mapped_file(spec, description.head)
+            _write_mapped(export_file(spec, description.head), mapped)
+            _same_outputs(mapped, check.session, description)
+            scratch.write_text(json.dumps({"description": _description_data(description)}))
+            os.replace(scratch, target)
     except Exception as exc:
         log.warning("%s: could not record the verified export (%s)", spec.model, exc)
     finally:
