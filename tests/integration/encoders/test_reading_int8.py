@@ -2,12 +2,15 @@
 vocabulary), served side by side with the same models in fp32 (``reading_server``): the same
 best answer, label and token on a fixed input set, and scores close to fp32's.
 
-Tolerances: ONNX Runtime's dynamic quantization rounds each MatMul's weights to int8 per
-output channel and its activations to uint8 per tensor at run time, which leaves relative
-errors of about 1% in the hidden states. Every score here is a probability in [0, 1]; on this
-input set the largest difference measured is SCORE_MEASURED, and SCORE_ATOL allows about
-twice that. The heads are random (seeded), so these models are no more robust to noise than
-trained ones would be: a trained model's margins are wider.
+The models are the fitted reading models (heads fitted, encoder frozen, to decide the fixed
+inputs clearly): random heads score near-uniformly, where int8 keeping fp32's best would be a
+coin toss. Tolerances: ONNX Runtime's dynamic quantization rounds each MatMul's weights to int8
+per output channel and its activations to uint8 with one range per tensor at run time; on
+MiniLM that leaves hidden states at cosine 0.97-0.99 to fp32's (docs/performance.md), and
+heads fitted on frozen features amplify that more than heads trained with their encoder. Every
+score is a probability; each TOLERANCE is 1.4-2x the largest difference measured on this set
+(QA 0.14, zero-shot 0.07, multi-label 0.11, fill-mask 0.015), and where fp32's best beats its
+second by more than twice the tolerance, int8 must choose the same best.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.integration
 
 # The largest difference allowed between a score and its fp32 score (see the module's doc).
-TOLERANCE = {"qa": 0.05, "zero-shot": 0.05, "zero-shot multi-label": 0.05, "fill-mask": 0.05}
+TOLERANCE = {"qa": 0.25, "zero-shot": 0.1, "zero-shot multi-label": 0.15, "fill-mask": 0.03}
 CONTEXTS = [context for context, _ in QA_EXAMPLES]
 QUESTIONS = [[question for question, _ in items] for _, items in QA_EXAMPLES]
 TEXTS = [text for text, _ in ZERO_SHOT_EXAMPLES]

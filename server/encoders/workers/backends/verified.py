@@ -36,9 +36,8 @@ from server.encoders.shared.spec import (
 )
 from server.encoders.workers.backends.onnx_cache import (
     CACHE_FOLDER,
-    FP32_FILE,
-    INT8_FILE,
     cache_dir,
+    export_name,
     locked,
 )
 from server.encoders.workers.backends.onnx_session import CPU, OnnxSession
@@ -53,8 +52,7 @@ _WEIGHTS = (".safetensors", ".bin")  # top-level weights: already in the export'
 
 def export_file(spec: WorkerSpec, head: Head) -> Path:
     """The export this worker runs (fp32 or int8) as the exporter wrote it."""
-    name = INT8_FILE if spec.quantize == "int8" else FP32_FILE
-    return cache_dir(Path(spec.path), head.value) / name
+    return cache_dir(Path(spec.path), head.value) / export_name(head.value, spec.quantize)
 
 
 def mapped_file(spec: WorkerSpec, head: Head) -> Path:
