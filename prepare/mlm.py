@@ -1,10 +1,12 @@
-"""Give MiniLM a masked-language-model head: `minilm-mlm`, for fill-mask.
+"""Give MiniLM a masked-language-model head: `minilm-mlm`, for fill-mask (not shipped).
 
 The sentence-embedding MiniLM ships without one. The new head's output layer is tied to the
 (frozen) word embeddings, so every word of the vocabulary stays a candidate; its transform
-and bias, and the top encoder layers, are trained to restore masked words of the generated
+and bias are trained on the frozen encoder's states at masked words of the generated
 sentences of the other preparation steps. Scored by top-1/top-5 accuracy on held-out
-sentences and on the hand-written ``data/fill_mask.handwritten.jsonl``.
+sentences and on the hand-written ``data/fill_mask.handwritten.jsonl``. It does not reach its
+floor within the preparation budget (docs/models.md), so the default config serves no
+fill-mask model and this step refuses to write one.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from .data.topic_data import build_topic_pairs, build_topic_test
 from .finetune import (
     DATA_DIR,
     MAX_LENGTH,
-    TrainConfig,
     load_classification,
     load_spans,
     load_tokenizer,
@@ -45,7 +46,7 @@ TEST_SENTENCES = 100
 MASKS_PER_SENTENCE = 3
 HEAD_EPOCHS = 6
 HEAD_LEARNING_RATE = 1e-3
-CONFIG = TrainConfig(epochs=1, learning_rate=3e-4, batch_size=16, seed=42, frozen_layers=3)
+SEED = 42
 # Refuse to ship a head that does not restore held-out words.
 MIN_TOP5 = 0.5
 _WORD = re.compile(r"[A-Za-z]+")
@@ -170,7 +171,7 @@ def fill_scores(
         batch = tokenizer(text, return_tensors="pt")
         position = int((batch["input_ids"][0] == tokenizer.mask_token_id).nonzero()[0, 0])
         best = model(**batch).logits[0, position].topk(5).indices.tolist()
-        words = [tokenizer.decode([i]).strip().lower() for i in best]
+        words = [str(tokenizer.decode([i])).strip().lower() for i in best]
         top1 += words[0] == str(row["answer"]).lower()
         top5 += str(row["answer"]).lower() in words
     return FillScores(top1 / len(rows), top5 / len(rows), len(rows))
@@ -219,7 +220,7 @@ def train_head(model: PreTrainedModel, rows: Sequence[dict[str, list[int]]], pad
     model.get_input_embeddings().weight.requires_grad_(False)
     params = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("cls.")]
     optimizer = torch.optim.AdamW(params, lr=HEAD_LEARNING_RATE, weight_decay=0.01)
-    generator = torch.Generator().manual_seed(CONFIG.seed)
+    generator = torch.Generator().manual_seed(SEED)
     started = time.monotonic()
     cls = model.get_submodule("cls")
     for epoch in range(HEAD_EPOCHS):
@@ -254,11 +255,11 @@ def prepare_mlm(target: Path) -> None:
     texts = _sentences("train", TRAIN_SENTENCES)
     logger.info("%s: training a masked-LM head on %s with %d sentences", NAME, source, len(texts))
     with torch_threads():
-        seed_all(CONFIG.seed)  # before loading: the head's transform is randomly initialised
+        seed_all(SEED)  # before loading: the head's transform is randomly initialised
         tokenizer = load_tokenizer(source)
         model = AutoModelForMaskedLM.from_pretrained(source, local_files_only=True)
         model.tie_weights()
-        rows = mask_sentences(tokenizer, texts, MASKS_PER_SENTENCE, CONFIG.seed)
+        rows = mask_sentences(tokenizer, texts, MASKS_PER_SENTENCE, SEED)
         train_head(model, rows, tokenizer.pad_token_id)
         held_out = fill_scores(model, tokenizer, held_out_rows(tokenizer))
         written = fill_scores(model, tokenizer, load_handwritten())

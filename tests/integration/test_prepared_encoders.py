@@ -1,5 +1,5 @@
 """Check the prepared demo encoders from disk: labels, held-out quality, MiniLM copy; and
-the question-answering, zero-shot and fill-mask models through one real server.
+the question-answering and zero-shot models through one real server.
 
 Models are read from `$INFERENCE_MODELS_DIR/<name>` (default `<repo>/models`).
 A model missing there is prepared into a session temporary directory first,
@@ -16,7 +16,6 @@ import httpx
 import pytest
 from huggingface_hub import InferenceClient
 from transformers import (
-    AutoModelForMaskedLM,
     AutoModelForQuestionAnswering,
     AutoModelForSequenceClassification,
     AutoModelForTokenClassification,
@@ -24,7 +23,7 @@ from transformers import (
     pipeline,
 )
 
-from prepare import mlm, nli, qa
+from prepare import nli, qa
 from prepare.data.qa_data import build_qa
 from prepare.data.topic_data import build_topic_test
 from prepare.finetune import Span, load_classification, load_spans, score_entities
@@ -39,9 +38,8 @@ REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = Path(os.environ.get("INFERENCE_MODELS_DIR", REPO / "models"))
 # Floors on the hand-written sets (prepare/data/*.handwritten.jsonl), a little below the
 # figures the prepared models reach (README, "Models and their quality").
-QA_HANDWRITTEN_EXACT = 0.6
-ZERO_SHOT_HANDWRITTEN = 0.6
-FILL_MASK_HANDWRITTEN_TOP5 = 0.3
+QA_HANDWRITTEN_EXACT = 0.55
+ZERO_SHOT_HANDWRITTEN = 0.9
 
 
 def _model_dir(
@@ -141,7 +139,7 @@ def test_minilm_copy_is_a_sentence_transformer(minilm_dir: Path) -> None:
     assert float(emb[0] @ emb[1]) > float(emb[0] @ emb[2]) + 0.3
 
 
-# --- question answering, zero-shot, fill-mask ------------------------------------------------
+# --- question answering, zero-shot ------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -152,11 +150,6 @@ def qa_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def nli_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _model_dir(nli.NAME, nli.prepare_nli, tmp_path_factory)
-
-
-@pytest.fixture(scope="session")
-def mlm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _model_dir(mlm.NAME, mlm.prepare_mlm, tmp_path_factory)
 
 
 def test_qa_exact_match_on_held_out_and_hand_written(qa_dir: Path) -> None:
@@ -181,28 +174,14 @@ def test_nli_labels_and_zero_shot_accuracy(nli_dir: Path) -> None:
     assert written >= ZERO_SHOT_HANDWRITTEN, written
 
 
-def test_mlm_head_restores_words(mlm_dir: Path) -> None:
-    _assert_hf_folder(mlm_dir)
-    model = AutoModelForMaskedLM.from_pretrained(mlm_dir, local_files_only=True)
-    tokenizer = mlm.load_tokenizer(mlm_dir)
-    assert model.config.architectures == ["BertForMaskedLM"]
-    # The output layer is the word-embedding matrix itself.
-    assert model.get_output_embeddings().weight is model.get_input_embeddings().weight
-    held_out = mlm.fill_scores(model, tokenizer, mlm.held_out_rows(tokenizer))
-    assert held_out.top5 >= mlm.MIN_TOP5, held_out
-    written = mlm.fill_scores(model, tokenizer, mlm.load_handwritten())
-    assert written.top5 >= FILL_MASK_HANDWRITTEN_TOP5, written
-
-
 @pytest.fixture(scope="module")
 def reading_server(
-    qa_dir: Path, nli_dir: Path, mlm_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    qa_dir: Path, nli_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerProcess]:
-    """One server for the three models, configured as the default config serves them."""
+    """One server for both models, configured as the default config serves them."""
     models = [
         {"name": qa.NAME, "task": "qa", "source": str(qa_dir)},
         {"name": nli.NAME, "task": "zero-shot", "source": str(nli_dir)},
-        {"name": mlm.NAME, "task": "fill-mask", "source": str(mlm_dir)},
     ]
     for model in models:
         model |= {"backend": "auto", "workers": 1, "torch_threads": 1}
@@ -214,14 +193,15 @@ def _client(server: ServerProcess, name: str) -> InferenceClient:
     return InferenceClient(model=f"{server.base_url}/models/{name}", token="unused")
 
 
-def test_served_models_list_the_three_tasks(reading_server: ServerProcess) -> None:
+def test_served_models_list_their_tasks(reading_server: ServerProcess) -> None:
     cards = httpx.get(f"{reading_server.base_url}/v1/models", timeout=30).json()["data"]
     tags = {card["id"]: (card["task"], card["pipeline_tags"]) for card in cards}
     assert tags[qa.NAME] == ("qa", ["question-answering"])
     assert tags[nli.NAME] == ("zero-shot", ["zero-shot-classification"])
-    assert tags[mlm.NAME] == ("fill-mask", ["fill-mask"])
 
 
+# InferenceClient refuses every request under HF_HUB_OFFLINE (make test sets it).
+@pytest.mark.usefixtures("hub_client_online")
 def test_served_qa_answers_a_plain_question(reading_server: ServerProcess) -> None:
     context = (
         "The old lighthouse on the island was built in 1871. It was designed by Thomas "
@@ -238,6 +218,8 @@ def test_served_qa_answers_a_plain_question(reading_server: ServerProcess) -> No
         assert context[answer.start : answer.end] == expected
 
 
+# InferenceClient refuses every request under HF_HUB_OFFLINE (make test sets it).
+@pytest.mark.usefixtures("hub_client_online")
 def test_served_zero_shot_picks_the_topic(reading_server: ServerProcess) -> None:
     labels = ["sports", "politics", "cooking", "technology"]
     output = _client(reading_server, nli.NAME).zero_shot_classification(
@@ -245,8 +227,3 @@ def test_served_zero_shot_picks_the_topic(reading_server: ServerProcess) -> None
     )
     assert output[0].label == "sports"
     assert sum(o.score for o in output) == pytest.approx(1.0, abs=1e-5)
-
-
-def test_served_fill_mask_finds_the_word(reading_server: ServerProcess) -> None:
-    output = _client(reading_server, mlm.NAME).fill_mask("Paris is the capital of [MASK].")
-    assert "france" in [o.token_str for o in output[:5]]
