@@ -24,7 +24,10 @@ Preparer = Callable[[Path], None]
 def preparers() -> dict[str, Preparer]:
     """Bundled model name -> function that writes it into a folder."""
     from prepare.minilm import prepare_minilm
+    from prepare.mlm import prepare_mlm
     from prepare.ner import prepare_ner
+    from prepare.nli import prepare_nli
+    from prepare.qa import prepare_qa
     from prepare.sentiment import prepare_sentiment
     from prepare.smollm2 import prepare_smollm2
 
@@ -33,6 +36,9 @@ def preparers() -> dict[str, Preparer]:
         "all-minilm-l6-v2": prepare_minilm,
         "minilm-sentiment": prepare_sentiment,
         "minilm-ner": prepare_ner,
+        "minilm-qa": prepare_qa,
+        "minilm-nli": prepare_nli,
+        "minilm-mlm": prepare_mlm,
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Iterator, Sequence
@@ -32,7 +33,9 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 
 # Short sequences keep CPU training fast; the demo sentences are all well below.
 MAX_LENGTH = 64
-NUM_THREADS = 2
+# Two cores here; on a host shared with other busy processes one thread avoids OpenMP stalls
+# (a descheduled thread holds the other at every barrier): PREPARE_TORCH_THREADS=1.
+NUM_THREADS = int(os.environ.get("PREPARE_TORCH_THREADS", "2"))
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class TrainConfig:
     # The word-embedding matrix is half of MiniLM's weights: freezing it makes
     # steps faster and keeps unseen names close to where pre-training put them.
     freeze_word_embeddings: bool = True
+    # Freeze the embeddings and this many lowest encoder layers: the backward pass then stops
+    # above them (about half the cost of a step with 3 of MiniLM's 6 layers frozen).
+    frozen_layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -205,10 +211,14 @@ def _collate(
         "input_ids": torch.tensor([pad(r["input_ids"], pad_id) for r in rows]),
         "attention_mask": torch.tensor([pad(r["attention_mask"], 0) for r in rows]),
     }
+    if "token_type_ids" in rows[0]:
+        batch["token_type_ids"] = torch.tensor([pad(r["token_type_ids"], 0) for r in rows])
     if token_level:
         batch["labels"] = torch.tensor([pad(r["labels"], -100) for r in rows])
     else:
-        batch["labels"] = torch.tensor([r["labels"][0] for r in rows])
+        # One value per row for every target key ("labels", or QA's start/end positions).
+        for key in rows[0].keys() - {"input_ids", "attention_mask", "token_type_ids"}:
+            batch[key] = torch.tensor([r[key][0] for r in rows])
     return batch
 
 
@@ -227,6 +237,14 @@ def seed_all(seed: int) -> None:
     """Seed Python, NumPy and torch; call before creating the randomly initialised head."""
     random.seed(seed)
     set_seed(seed)
+
+
+def freeze_lower_layers(model: PreTrainedModel, count: int) -> None:
+    """Stop training the embeddings and the ``count`` lowest encoder layers of a BERT model."""
+    base = getattr(model, model.base_model_prefix)
+    base.embeddings.requires_grad_(False)
+    for layer in base.encoder.layer[:count]:
+        layer.requires_grad_(False)
 
 
 def train(
@@ -248,6 +266,8 @@ def train(
 
     if config.freeze_word_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
+    if config.frozen_layers:
+        freeze_lower_layers(model, config.frozen_layers)
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
@@ -280,6 +300,15 @@ def train(
             scheduler.step()
             optimizer.zero_grad()
             epoch_loss += loss.item()
+            step = i // config.batch_size + 1
+            if step % 20 == 0:
+                logger.info(
+                    "%s: step %d/%d, %.0fs elapsed",
+                    name,
+                    step,
+                    steps_per_epoch,
+                    time.monotonic() - started,
+                )
         logger.info(
             "%s: epoch %d/%d, mean loss %.4f, %.0fs elapsed",
             name,

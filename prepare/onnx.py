@@ -23,6 +23,9 @@ ONNX_HEADS = {
     "all-minilm-l6-v2": Head.EMBED,
     "minilm-sentiment": Head.SEQUENCE,
     "minilm-ner": Head.TOKENS,
+    "minilm-qa": Head.SPAN,
+    "minilm-nli": Head.SEQUENCE,
+    "minilm-mlm": Head.MASKED,
 }
 
 
