@@ -64,12 +64,13 @@ FILLERS: dict[str, tuple[str, ...]] = {
     "thing": ("sleep", "water", "exercise", "reading", "friendship", "sunlight", "honesty"),
     "topic": ("the ocean", "winter", "coffee", "trains", "gardens", "mountains", "books"),
 }
-PER_TEMPLATE = 8
-EVAL_TOKENS = 8
+PER_TEMPLATE = 5
+HELD_OUT_PER_TEMPLATE = 8
+EVAL_TOKENS = 6
 RANK = 8
-EPOCHS = 3
-BATCH = 8
-LEARNING_RATE = 2e-3
+EPOCHS = 2
+BATCH = 10
+LEARNING_RATE = 3e-3
 SEED = 7
 
 
@@ -96,7 +97,7 @@ def prompts(templates: tuple[str, ...], per_template: int, seed: int) -> list[st
 
 def held_out_prompts() -> list[str]:
     """The questions of the held-out templates (never seen in training)."""
-    return prompts(HELD_OUT_TEMPLATES, PER_TEMPLATE, SEED + 1)
+    return prompts(HELD_OUT_TEMPLATES, HELD_OUT_PER_TEMPLATE, SEED + 1)
 
 
 def prepare_style_adapter(target: Path) -> None:
@@ -132,7 +133,7 @@ def prepare_style_adapter(target: Path) -> None:
         with peft_model.disable_adapter():
             without = _greedy(peft_model, tokenizer, held_out, EVAL_TOKENS)
         logger.info("%s: e.g. %r -> %r", NAME, held_out[0], with_adapter[0])
-    report = {
+    report: dict[str, Any] = {
         "style": f'the answer begins with "{PREFIX}"',
         "held_out_templates": list(HELD_OUT_TEMPLATES),
         "held_out_prompts": len(held_out),
@@ -149,7 +150,8 @@ def prepare_style_adapter(target: Path) -> None:
     if report["with_adapter"] < MIN_HELD_OUT:
         raise RuntimeError(f"{NAME}: held-out style share {report['with_adapter']:.3f} too low")
     target.mkdir(parents=True, exist_ok=True)
-    peft_model.save_pretrained(target)
+    peft_model.peft_config["default"].base_model_name_or_path = BASE  # not a local path
+    peft_model.save_pretrained(str(target))
     (target / EVAL_FILE).write_text(json.dumps(report, indent=2) + "\n")
     logger.info("%s: written to %s in %.0fs", NAME, target, time.monotonic() - started)
 
@@ -207,4 +209,5 @@ def _train(model: Any, tokenizer: Any, questions: list[str], answers: list[str])
             optimizer.step()
             optimizer.zero_grad()
             total += float(loss.detach()) * len(chunk)
+            logger.debug("%s: step loss %.4f", NAME, float(loss.detach()))
         logger.info("%s: epoch %d loss %.4f", NAME, epoch + 1, total / len(rows))
