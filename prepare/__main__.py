@@ -30,9 +30,12 @@ def preparers() -> dict[str, Preparer]:
     from prepare.qa import prepare_qa
     from prepare.sentiment import prepare_sentiment
     from prepare.smollm2 import prepare_smollm2
+    from prepare.style_adapter import prepare_style_adapter
 
     return {
         "smollm2-135m-instruct": prepare_smollm2,
+        # A LoRA adapter trained on the chat model (prepared before it, in the same folder).
+        "smollm2-ahoy": prepare_style_adapter,
         "all-minilm-l6-v2": prepare_minilm,
         "minilm-sentiment": prepare_sentiment,
         "minilm-ner": prepare_ner,
@@ -75,12 +78,17 @@ def _prepare_folder(name: str, models_dir: Path) -> Path:
 
 
 def bundled_names_in_config(argv: list[str]) -> list[str]:
-    """The bundled models named by the server configuration (``--config`` or default)."""
+    """The bundled models named by the server configuration (``--config`` or default), each
+    followed by its bundled adapters (trained on it, so prepared after it)."""
     from server.core.settings import load_settings
     from server.core.sources import bundled_name
 
     settings = load_settings(argv)
-    return [n for m in settings.models if (n := bundled_name(m.source))]
+    names: list[str] = []
+    for model in settings.models:
+        sources = [model.source, *(a.source for a in getattr(model, "adapters", ()))]
+        names += [n for source in sources if (n := bundled_name(source)) and n not in names]
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:

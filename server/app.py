@@ -42,6 +42,7 @@ from server.http.models import models_router
 from server.http.openapi import install_openapi
 from server.http.request_context import RequestContextMiddleware
 from server.keys.service import KeyService
+from server.runtime.keep_alive import KeepAlive
 from server.runtime.router import runtime_models_router
 from server.runtime.service import ModelService
 from server.state import ServerState, attach_state
@@ -102,6 +103,9 @@ def create_app(
     runtime_models = ModelService(
         state.registry, ModelStore(state.store), settings, state.metrics, model_factory
     )
+    keep_alive = KeepAlive(
+        state.registry, settings, state.metrics, model_factory, runtime_models.config_of
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -120,9 +124,11 @@ def create_app(
         batches.start(app)
         adapters.start()
         runtime_models.start()
+        keep_alive.start()
         try:
             yield
         finally:
+            await keep_alive.stop()
             await runtime_models.stop()
             await adapters.stop()
             await batches.stop()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar, runtime_checkable
 
 from server.core.errors import ModelNotFound, Unavailable, WrongTask
@@ -105,6 +105,12 @@ class ModelRegistry:
         self.failed: dict[str, str] = {}
         # What must finish a first pass before the server is ready (the stored runtime sets).
         self.pending: set[str] = set()
+        # Models unloaded after their keep_alive (stopped; listed as unloaded), those being
+        # loaded again, what loads one on demand, and when each model was last asked for.
+        self.asleep: dict[str, ServedModel] = {}
+        self.waking: set[str] = set()
+        self.waker: Callable[[str], Awaitable[None]] | None = None
+        self.used: dict[str, float] = {}
         for model in models:
             self.add(model)
 
@@ -114,11 +120,38 @@ class ModelRegistry:
         self._models[model.name] = model
 
     def remove(self, name: str) -> ServedModel:
-        """Stop routing requests to ``name``; ``ModelNotFound`` if it is not served."""
-        model = self._models.pop(name, None)
+        """Stop routing requests to ``name`` (served or asleep); ``ModelNotFound`` if it is
+        neither."""
+        model = self._models.pop(name, None) or self.asleep.pop(name, None)
         if model is None:
             raise ModelNotFound(name)
         return model
+
+    def sleep(self, models: Sequence[ServedModel]) -> None:
+        """Move ``models`` (unloaded for idleness) out of the served set, still listed."""
+        for model in models:
+            self.asleep[model.name] = self._models.pop(model.name)
+
+    def woken(self, models: Sequence[ServedModel]) -> None:
+        """Serve ``models`` (loaded again) in place of their sleeping predecessors."""
+        for model in models:
+            self.asleep.pop(model.name, None)
+            self._models[model.name] = model
+
+    def listed(self) -> list[ServedModel]:
+        """Every model /v1/models lists: served, and asleep."""
+        return [*self._models.values(), *self.asleep.values()]
+
+    def state(self, model: ServedModel) -> str:
+        """``loaded``, ``loading`` or ``unloaded`` (asleep after its keep_alive)."""
+        if model.name in self.asleep:
+            return "loading" if model.name in self.waking else "unloaded"
+        return "loaded" if model.ready else "loading"
+
+    async def wake(self, name: str) -> None:
+        """Load ``name`` again if it is asleep (the waker bounds the wait: 503 after)."""
+        if name in self.asleep and self.waker is not None:
+            await self.waker(name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._models
@@ -140,8 +173,8 @@ class ModelRegistry:
         return all(m.healthy for m in self._models.values())
 
     def get(self, name: str) -> ServedModel:
-        """The model called ``name`` (loaded or not); ``ModelNotFound`` otherwise."""
-        model = self._models.get(name)
+        """The model called ``name`` (loaded or not, asleep); ``ModelNotFound`` otherwise."""
+        model = self._models.get(name) or self.asleep.get(name)
         if model is None:
             raise ModelNotFound(name)
         return model
@@ -154,8 +187,11 @@ class ModelRegistry:
         task is checked after the model is found ready.
         """
         model = self.get(name)
+        self.used[name] = time.monotonic()
         if not isinstance(model, kind):
             raise WrongTask(name, model.task, task)
+        if name in self.asleep:
+            raise Unavailable(f"model '{name}' is unloaded (idle): it loads on request")
         if not model.ready:
             raise Unavailable(f"model '{name}' is still loading")
         if task not in served_tasks(model):

@@ -175,7 +175,7 @@ def _handler(
     models = ModelRoute(registry, EncoderModel, endpoint.task, endpoint.value)
 
     async def handle(body: Any, request: Request, info: InfoDep) -> Response:
-        model = models.model(body.model, info)
+        model = await models.model(body.model, info)
         check_encoder(body, limits)
         tenant = info.key.name if info.key is not None else ""
         order = QueueOrder(body.priority, info.deadline, tenant)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from server.core.errors import InvalidRequest
+from server.core.sources import bundled_name
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin", "adapter_model.pt")
@@ -37,8 +38,18 @@ class AdapterInfo:
     target_modules: tuple[str, ...]
 
 
-def resolve_adapter(source: str) -> str:
-    """A local folder for ``source``: the folder itself, or a Hugging Face snapshot."""
+def resolve_adapter(source: str, models_dir: Path) -> str:
+    """A local folder for ``source``: a bundled adapter's (``bundled:NAME``, prepared in
+    ``models_dir`` by ``python -m prepare``), the folder itself, or a Hugging Face snapshot."""
+    name = bundled_name(source)
+    if name is not None:
+        folder = models_dir / name
+        if not folder.is_dir():
+            raise InvalidAdapter(
+                f"bundled adapter '{name}' is not prepared in {models_dir}: "
+                "run `python -m prepare` (or `make serve`)"
+            )
+        return str(folder.resolve())
     local = Path(source).expanduser()
     if local.exists() or source.startswith(("/", "./", "../", "~")):
         return str(local.resolve())

@@ -108,7 +108,11 @@ class GenerationModel:
 
     def adapter_models(self) -> list[GenerationModel]:
         """A served model per declared adapter, each on this model's engine."""
-        return [AdapterModel(a, self, self._settings, self.metrics) for a in self.config.adapters]
+        return [self.adapter_model(a) for a in self.config.adapters]
+
+    def adapter_model(self, adapter: AdapterConfig) -> GenerationModel:
+        """``adapter`` served on this model's engine (started by its ``start``)."""
+        return AdapterModel(adapter, self, self._settings, self.metrics)
 
     async def _start(self) -> None:
         wants_parsers = self.config.tool_call_parser or self.config.reasoning_parser
@@ -147,7 +151,10 @@ class GenerationModel:
 
     def _adapter_ranks(self) -> list[int]:
         """The declared adapters' ranks (a bad adapter is a configuration error)."""
-        return [read_adapter(resolve_adapter(a.source)).rank for a in self.config.adapters]
+        return [
+            read_adapter(resolve_adapter(a.source, self._settings.models_dir)).rank
+            for a in self.config.adapters
+        ]
 
     def _parsers(self, tokenizer: Any) -> OutputParsers | None:
         """The configured vLLM parsers, checked before the engine loads (a bad name is a
@@ -233,7 +240,9 @@ class AdapterModel(GenerationModel):
         engine = self.base.engine
         if not isinstance(engine, VllmEngine):
             raise InvalidAdapter(f"model '{self.base.name}' serves no adapters (it runs no vLLM)")
-        path = await asyncio.to_thread(resolve_adapter, self.adapter.source)
+        path = await asyncio.to_thread(
+            resolve_adapter, self.adapter.source, self._settings.models_dir
+        )
         info = await asyncio.to_thread(read_adapter, path)
         check_rank(info, engine.max_lora_rank)
         await asyncio.to_thread(check_base, info, self.base.name, engine.model_path)

@@ -54,27 +54,27 @@ def generation_router(registry: ModelRegistry, limits: RequestLimits) -> APIRout
         body: ChatCompletionRequest, request: Request, info: InfoDep
     ) -> Response:
         """OpenAI chat completions, streamed as SSE when ``stream`` is true."""
-        model = chat_route.model(body.model, info)
+        model = await chat_route.model(body.model, info)
         check_chat(body, limits)
         return await respond(request, model.service.chat(body, info), _answer)
 
     @router.post(COMPLETIONS_PATH, response_model=Completion, responses=STREAM_RESPONSE)
     async def completions(body: CompletionRequest, request: Request, info: InfoDep) -> Response:
         """OpenAI (legacy) completions, streamed as SSE when ``stream`` is true."""
-        model = completions_route.model(body.model, info)
+        model = await completions_route.model(body.model, info)
         check_completion(body, limits)
         return await respond(request, model.service.complete(body, info), _answer)
 
     @router.post("/tokenize", response_model=TokenizeResponse, tags=["tokenizer"])
     async def tokenize(body: TokenizeRequest, info: InfoDep) -> TokenizeResponse:
         """Token ids of a prompt, or of messages rendered with the chat template (vLLM's shape)."""
-        model = tokenize_route.model(body.model, info)
+        model = await tokenize_route.model(body.model, info)
         return await model.tokenizer.tokenize(body)
 
     @router.post("/detokenize", response_model=DetokenizeResponse, tags=["tokenizer"])
     async def detokenize(body: DetokenizeRequest, info: InfoDep) -> DetokenizeResponse:
         """The text of token ids (vLLM's shape)."""
-        model = detokenize_route.model(body.model, info)
+        model = await detokenize_route.model(body.model, info)
         return await model.tokenizer.detokenize(body)
 
     return router

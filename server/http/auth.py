@@ -16,7 +16,7 @@ from typing import Protocol
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.core.errors import Unauthorized, Unavailable
+from server.core.errors import ServerError, Unauthorized, Unavailable
 from server.core.keys import KeyGrant
 from server.http.errors import send_error
 from server.http.request_context import request_info
@@ -75,6 +75,20 @@ def _digest(token: bytes) -> bytes:
     return hashlib.sha256(token).digest()
 
 
+class RouteOff(ServerError):
+    """An administrative route while no admin key is configured (404, as if absent)."""
+
+    status = 404
+    error_type = "invalid_request_error"
+
+
+def _admin_off(path: str) -> RouteOff:
+    return RouteOff(
+        f"No such route: {path} (the admin API is off: no admin key is configured)",
+        code="not_found",
+    )
+
+
 def _unauthorized() -> Unauthorized:
     return Unauthorized(
         "Missing or invalid API key (send 'Authorization: Bearer KEY' or 'x-api-key: KEY')",
@@ -108,9 +122,10 @@ class ApiKeyMiddleware:
             return
         headers = scope.get("headers", [])
         if path.startswith(ADMIN_PREFIX) or path in self.admin_paths:
-            if self.admin_digest is not None and hmac.compare_digest(
-                _digest(_bearer(headers)), self.admin_digest
-            ):
+            if self.admin_digest is None:  # no admin key: the admin routes are off
+                await send_error(scope, send, _admin_off(path))
+                return
+            if hmac.compare_digest(_digest(_bearer(headers)), self.admin_digest):
                 await self.app(scope, receive, send)
                 return
             await send_error(scope, send, _unauthorized(), [(b"www-authenticate", b"Bearer")])

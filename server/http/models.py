@@ -11,7 +11,7 @@ from server.http.deps import InfoDep
 from server.http.model_cards import ModelCard, ModelList
 
 
-def _card(model: ServedModel, owner: str) -> ModelCard:
+def _card(model: ServedModel, owner: str, state: str) -> ModelCard:
     tasks, prompts = [model.task], None
     if isinstance(model, ServesSeveralTasks):
         tasks, prompts = list(model.tasks), model.prompts
@@ -24,8 +24,8 @@ def _card(model: ServedModel, owner: str) -> ModelCard:
         pipeline_tags=pipeline_tags(tasks),
         prompts=prompts,
         max_model_len=model.max_context,
-        ready=model.ready,
-        state="loaded" if model.ready else "loading",
+        ready=state == "loaded",
+        state=state,
         runtime=model.runtime,
         capabilities=model.capabilities,
         parent=model.parent if isinstance(model, HasAdapters) else None,
@@ -42,7 +42,11 @@ def models_router(registry: ModelRegistry, owner: str) -> APIRouter:
         """Every configured model, loaded or not, that the request's key may use."""
         key = info.key
         return ModelList(
-            data=[_card(m, owner) for m in registry if key is None or key.allows(m.name)]
+            data=[
+                _card(m, owner, registry.state(m))
+                for m in registry.listed()
+                if key is None or key.allows(m.name)
+            ]
         )
 
     @router.get("/v1/models/{model_id:path}", response_model=ModelCard)
@@ -50,6 +54,7 @@ def models_router(registry: ModelRegistry, owner: str) -> APIRouter:
         """One configured model (404 for an unknown name, or one the key may not use)."""
         if info.key is not None and not info.key.allows(model_id):
             raise ModelNotFound(model_id)
-        return _card(registry.get(model_id), owner)
+        model = registry.get(model_id)
+        return _card(model, owner, registry.state(model))
 
     return router

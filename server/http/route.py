@@ -40,12 +40,14 @@ class ModelRoute(Generic[M]):
     task: str
     path: str
 
-    def model(self, name: str, info: RequestInfo) -> M:
+    async def model(self, name: str, info: RequestInfo) -> M:
         """The loaded model called ``name`` that serves this route's task (typed errors:
         404 unknown or outside the request's key's models, 400 wrong task, 503 loading);
-        ``info`` is labelled with it."""
+        ``info`` is labelled with it. A model unloaded after its keep_alive is loaded again
+        first (503 with Retry-After if that takes longer than ``load_wait_s``)."""
         if info.key is not None and not info.key.allows(name):
             raise ModelNotFound(name)  # as for a model that does not exist: nothing is told
+        await self.registry.wake(name)
         model = self.registry.lookup(name, self.kind, self.task)
         info.served_by(model.name, model.task, self.path)
         return model

@@ -105,6 +105,14 @@ class ModelService:
                 raise ModelNotFound(name)
             await self._stop_here(name)
 
+    def config_of(self, name: str) -> Any | None:
+        """The config entry of model ``name``: the file's, or the one it was added with."""
+        for config in self.settings.models:
+            if config.name == name:
+                return config
+        entry = self.entries.get(name)
+        return parse_entry(entry) if entry is not None else None
+
     def listing(self) -> list[dict[str, Any]]:
         """Every model, configured and added: its config fields, origin and state."""
         rows: list[dict[str, Any]] = []
@@ -121,10 +129,10 @@ class ModelService:
         name = entry["name"]
         if name in self.registry.failed:
             state = "failed"
-        elif name not in self.registry:
-            state = "unloaded"
+        elif name in self.registry or name in self.registry.asleep:
+            state = self.registry.state(self.registry.get(name))
         else:
-            state = "loaded" if self.registry.get(name).ready else "loading"
+            state = "unloaded"
         return {**entry, "origin": origin, "state": state}
 
     # --- this replica -----------------------------------------------------------------------
@@ -148,13 +156,15 @@ class ModelService:
         self.loaded.pop(name, None)
         self.entries.pop(name, None)
         self.registry.failed.pop(name, None)
+        asleep = set(self.registry.asleep)  # unloaded after keep_alive: stopped already
         gone: list[ServedModel] = []
         with contextlib.suppress(ModelNotFound):
             gone.append(self.registry.remove(name))
-        for model in list(self.registry):  # its adapters go with it
+        for model in self.registry.listed():  # its adapters go with it
             if getattr(model, "parent", None) == name:
                 gone.append(self.registry.remove(model.name))
-        await _finish(gone, self.settings.drain_timeout_s)
+        gone = [m for m in gone if m.name not in asleep]
+        await finish(gone, self.settings.drain_timeout_s)
         for model in reversed(gone):
             await model.stop()
         log.info("model %s: removed", name)
@@ -207,14 +217,14 @@ class ModelService:
             await asyncio.sleep(0.1 if first else self.interval_s)
 
 
-async def _finish(models: list[ServedModel], timeout_s: float) -> None:
+async def finish(models: list[ServedModel], timeout_s: float) -> None:
     """Wait (up to ``timeout_s``) until ``models`` have no request in flight."""
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and any(_in_flight(m) for m in models):
+    while time.monotonic() < deadline and any(in_flight(m) for m in models):
         await asyncio.sleep(0.1)
 
 
-def _in_flight(model: ServedModel) -> int:
+def in_flight(model: ServedModel) -> int:
     service = getattr(model, "_service", None)
     count = getattr(service, "in_flight", 0) + getattr(service, "starting", 0)
     return int(count) if isinstance(count, int) else 0

@@ -81,7 +81,7 @@ def tasks_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter:
         """Run the model's task on a Hugging Face task payload (``inputs``, ``parameters``);
         the answer has the task spec's output shape (``[{"summary_text": ...}]``...)."""
         handler = _handler(registry, name, payload)
-        model = text_model(registry, name, handler.task, PATH, info)
+        model = await text_model(registry, name, handler.task, PATH, info)
         order = QueueOrder(0, info.deadline)
         raw = _parameters(handler, payload)
         work = handler.run(model, payload.inputs, raw, order, limits, info)

@@ -71,7 +71,7 @@ def _handler(
     shape: Callable[[str, Generated], Any],
 ) -> Callable[..., Awaitable[Response]]:
     async def handle(body: Any, request: Request, info: InfoDep) -> Response:
-        model = text_model(registry, body.model, task, endpoint.value, info)
+        model = await text_model(registry, body.model, task, endpoint.value, info)
         check_encoder(body, limits)
         texts = as_texts(body.input, "input")
         order = QueueOrder(body.priority, info.deadline)

@@ -30,15 +30,15 @@ _NO_CHAT_COUNTERPART = {
 }
 
 
-def text_model(
+async def text_model(
     registry: ModelRegistry, name: str, task: str, path: str, info: RequestInfo
 ) -> ServedModel:
     """The model called ``name`` that serves ``task`` (an encoder-decoder or a generative
     model with that task's prompt), with the usual 404, 400 and 503."""
     served = registry.get(name)
     if isinstance(served, GenerationModel):
-        return ModelRoute(registry, GenerationModel, task, path).model(name, info)
-    return ModelRoute(registry, EncoderModel, task, path).model(name, info)
+        return await ModelRoute(registry, GenerationModel, task, path).model(name, info)
+    return await ModelRoute(registry, EncoderModel, task, path).model(name, info)
 
 
 def chat_sampling(options: GenerationOptions, priority: int) -> dict[str, Any]:

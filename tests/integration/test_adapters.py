@@ -19,6 +19,7 @@ import httpx
 import openai
 import pytest
 
+from prepare import style_adapter
 from tests.integration.batches_support import lines_of, request_line, submit, wait
 from tests.integration.conftest import CHAT_MODEL, ENGINE
 from tests.support.adapters import build_adapter, build_foreign_adapter, merged_greedy
@@ -34,6 +35,7 @@ ADMIN_KEY = "adapters-admin-key"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 RUNTIME = "smollm2-runtime-lora"
 UPLOADED = "smollm2-uploaded-lora"
+STYLED = style_adapter.NAME  # the adapter `make serve` ships, trained by `python -m prepare`
 READY_S = 900.0  # the engine starts slowly on a busy machine
 
 
@@ -51,7 +53,10 @@ def _config(adapter_dir: Path) -> dict[str, Any]:
                 "name": CHAT_MODEL,
                 "task": "generate",
                 "source": f"bundled:{CHAT_MODEL}",
-                "adapters": [{"name": ADAPTER, "source": str(adapter_dir)}],
+                "adapters": [
+                    {"name": ADAPTER, "source": str(adapter_dir)},
+                    {"name": STYLED, "source": f"bundled:{STYLED}"},
+                ],
                 "engine": ENGINE,
             }
         ],
@@ -122,6 +127,33 @@ def test_the_adapter_output_is_peft_merged_models_and_not_the_base(
     assert with_adapter != base
     assert base == merged_greedy(None, PROMPT, TOKENS)
     assert with_adapter == merged_greedy(adapter_dir, PROMPT, TOKENS)
+
+
+def test_the_bundled_adapter_answers_in_its_style_and_the_base_does_not(
+    api: openai.OpenAI,
+) -> None:
+    """On the held-out prompt templates (never trained on), greedy: the style check passes
+    with the adapter (as often as at preparation, within a margin) and never without."""
+    prompts = style_adapter.held_out_prompts()
+
+    def answers(model: str) -> list[str]:
+        return [
+            api.chat.completions.create(
+                model=model,
+                messages=[{"role": "user", "content": prompt}],
+                max_tokens=6,
+                temperature=0,
+            )
+            .choices[0]
+            .message.content
+            or ""
+            for prompt in prompts
+        ]
+
+    styled, base = answers(STYLED), answers(CHAT_MODEL)
+    share = sum(map(style_adapter.has_style, styled)) / len(prompts)
+    assert share >= style_adapter.MIN_HELD_OUT, styled
+    assert not any(map(style_adapter.has_style, base)), base
 
 
 def test_every_generation_endpoint_serves_the_adapter(
@@ -258,5 +290,5 @@ def test_a_restart_serves_what_was_loaded(served_box: Served, runtime_dir: Path)
     proc = served_box.restart()
     api = openai.OpenAI(base_url=f"{proc.base_url}/v1", api_key="unused", max_retries=0)
     names = _served_names(api)
-    assert {CHAT_MODEL, ADAPTER, UPLOADED} <= names and RUNTIME not in names
+    assert {CHAT_MODEL, ADAPTER, STYLED, UPLOADED} <= names and RUNTIME not in names
     assert _complete(api, UPLOADED) == merged_greedy(runtime_dir, PROMPT, TOKENS)

@@ -1,7 +1,7 @@
 """Models added and removed at run time through the admin API, on a real server with real
 encoder models (worker processes): served once added, listed with their state, refused when
 bad, removed with their workers' memory freed, and still served after a restart (the desired
-set is in the store)."""
+set is in the store); one with a keep_alive unloaded when idle and loaded again on demand."""
 
 from __future__ import annotations
 
@@ -28,8 +28,11 @@ ENTRY = {
     "source": "bundled:minilm-sentiment",
     "torch_threads": 1,
 }
+IDLE = "sentiment-idle"
+IDLE_ENTRY = {**ENTRY, "name": IDLE, "keep_alive": 4}
 CONFIG: dict[str, Any] = {
     "admin_key": ADMIN_KEY,
+    "load_wait_s": 120,
     "models": [{"name": BASE, "task": "embed", "source": f"bundled:{BASE}", "torch_threads": 1}],
 }
 
@@ -102,6 +105,45 @@ def test_add_serve_list_and_remove_frees_memory(server: ServerProcess) -> None:
     assert _rss_mib(server) < loaded - 50
     again = server.http.delete(f"/admin/v1/models/{ADDED}", headers=ADMIN)
     assert again.status_code == 404
+
+
+def _card_state(http: httpx.Client, name: str) -> str:
+    card = http.get(f"/v1/models/{name}")
+    assert card.status_code == 200, card.text
+    return str(card.json()["state"])
+
+
+def _wait_unloaded(http: httpx.Client, name: str) -> None:
+    deadline = time.monotonic() + 60
+    while _card_state(http, name) != "unloaded":
+        assert time.monotonic() < deadline, _states(http)
+        time.sleep(0.25)
+
+
+def test_keep_alive_unloads_an_idle_model_and_a_request_loads_it_again(
+    server: ServerProcess,
+) -> None:
+    added = server.http.post("/admin/v1/models", json=IDLE_ENTRY, headers=ADMIN)
+    assert added.status_code == 201, added.text
+    body = {"model": IDLE, "input": ["I love it"]}
+    first = server.http.post("/v1/classify", json=body)
+    assert first.status_code == 200, first.text
+    loaded = _rss_mib(server)
+    _wait_unloaded(server.http, IDLE)
+    assert _states(server.http)[IDLE] == "unloaded"
+    assert {m["id"]: m["state"] for m in server.http.get("/v1/models").json()["data"]}[IDLE] == (
+        "unloaded"
+    )
+    assert _rss_mib(server) < loaded - 50  # its worker process is gone
+    assert _card_state(server.http, BASE) == "loaded"  # a model without keep_alive stays
+    again = server.http.post("/v1/classify", json=body, timeout=180)  # waits for the load
+    assert again.status_code == 200, again.text
+    assert again.json()["data"] == first.json()["data"]
+    assert _card_state(server.http, IDLE) == "loaded"
+    _wait_unloaded(server.http, IDLE)  # removing an unloaded model works too
+    assert server.http.delete(f"/admin/v1/models/{IDLE}", headers=ADMIN).status_code == 204
+    assert IDLE not in _states(server.http)
+    assert server.http.post("/v1/classify", json=body).status_code == 404
 
 
 def test_a_restart_serves_the_added_models(server: ServerProcess, workdir: Path) -> None:

@@ -187,12 +187,30 @@ def test_static_keys_keep_working_beside_the_stores(tmp_path: Path) -> None:
         assert client.get("/v1/models", headers=_bearer("static-key")).status_code == 200
 
 
-def test_without_admin_key_there_is_no_admin_api(tmp_path: Path) -> None:
+def test_without_admin_key_every_admin_route_is_off(tmp_path: Path) -> None:
+    body = {"lora_name": "x", "lora_path": str(tmp_path)}
+    routes = [
+        ("GET", "/admin/v1/keys", None),
+        ("POST", "/admin/v1/keys", {"name": "app"}),
+        ("DELETE", "/admin/v1/keys/key_1", None),
+        ("GET", "/admin/v1/usage", None),
+        ("GET", "/admin/v1/models", None),
+        ("POST", "/admin/v1/models", {"name": "m", "task": "embed", "source": "x"}),
+        ("DELETE", "/admin/v1/models/m", None),
+        ("PUT", "/admin/v1/adapters/x", None),
+        ("POST", "/v1/load_lora_adapter", body),
+        ("POST", "/v1/unload_lora_adapter", {"lora_name": "x"}),
+    ]
     with fake_client(tmp_path, f"store: {{data_dir: {tmp_path / 'data'}}}") as client:
-        assert client.get("/admin/v1/keys").status_code == 401
-        assert client.get("/admin/v1/models").status_code == 401
-        body = {"lora_name": "x", "lora_path": str(tmp_path)}
-        assert client.post("/v1/load_lora_adapter", json=body).status_code == 401
+        for method, path, payload in routes:
+            for headers in ({}, ADMIN):  # whatever key is sent: there is no admin key
+                r = client.request(method, path, json=payload, headers=headers)
+                assert r.status_code == 404, (method, path, r.text)
+                error = r.json()["error"]
+                assert set(error) == {"message", "type", "param", "code"}
+                assert error["code"] == "not_found" and "admin" in error["message"]
+        assert not [p for p in client.get("/openapi.json").json()["paths"] if "admin" in p]
+        assert "/v1/load_lora_adapter" not in client.get("/openapi.json").json()["paths"]
         assert client.get("/v1/models").status_code == 200
 
 

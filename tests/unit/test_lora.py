@@ -73,7 +73,14 @@ def test_engine_rank_is_the_smallest_vllm_accepts() -> None:
 
 
 def test_resolve_adapter_keeps_a_local_folder(tmp_path: Path) -> None:
-    assert resolve_adapter(str(tmp_path)) == str(tmp_path.resolve())
+    assert resolve_adapter(str(tmp_path), tmp_path / "models") == str(tmp_path.resolve())
+
+
+def test_a_bundled_adapter_is_its_folder_in_the_models_dir(tmp_path: Path) -> None:
+    (tmp_path / "my-lora").mkdir()
+    assert resolve_adapter("bundled:my-lora", tmp_path) == str((tmp_path / "my-lora").resolve())
+    with pytest.raises(InvalidAdapter, match="python -m prepare"):
+        resolve_adapter("bundled:not-prepared", tmp_path)
 
 
 def test_lora_settings_follow_the_declared_adapters(tmp_path: Path) -> None:

@@ -139,3 +139,26 @@ def test_sentiment_fits_max_length() -> None:
     tokenizer = load_tokenizer(minilm_source_dir())
     texts = [r["text"] for r in _rows("sentiment.train") + _rows("sentiment.test")]
     assert max(len(ids) for ids in tokenizer(texts)["input_ids"]) < MAX_LENGTH
+
+
+def test_the_style_adapter_holds_out_whole_templates() -> None:
+    from prepare import style_adapter as sa
+
+    train = sa.prompts(sa.TRAIN_TEMPLATES, sa.PER_TEMPLATE, sa.SEED)
+    held_out = sa.held_out_prompts()
+    assert not set(sa.TRAIN_TEMPLATES) & set(sa.HELD_OUT_TEMPLATES)
+    assert not set(train) & set(held_out)
+    assert len(set(train)) == len(train) >= len(sa.TRAIN_TEMPLATES) * 4
+    assert len(held_out) >= 30 and held_out == sa.held_out_prompts()  # the same every time
+    assert sa.has_style(" Ahoy! Paris.") and not sa.has_style("Paris. Ahoy!")
+
+
+def test_the_default_config_ships_the_adapter_prepared_after_its_model() -> None:
+    from prepare.__main__ import bundled_names_in_config, preparers
+    from server.core.settings import GenerateModelConfig, load_settings
+
+    chat = next(m for m in load_settings([]).models if isinstance(m, GenerateModelConfig))
+    assert [a.source for a in chat.adapters] == ["bundled:smollm2-ahoy"]
+    names = bundled_names_in_config([])
+    assert names.index("smollm2-ahoy") == names.index(chat.name) + 1
+    assert set(names) <= set(preparers())

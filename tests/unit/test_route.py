@@ -58,10 +58,10 @@ def _registry() -> ModelRegistry:
     )
 
 
-def test_a_model_serving_the_task_is_found_and_labels_the_request() -> None:
+async def test_a_model_serving_the_task_is_found_and_labels_the_request() -> None:
     route = ModelRoute(_registry(), _Model, "rerank", "/v1/rerank")
     info = RequestInfo("req-1")
-    model = route.model("embedder", info)
+    model = await route.model("embedder", info)
     assert model.name == "embedder"
     assert (info.model, info.task, info.endpoint) == ("embedder", "embed", "/v1/rerank")
 
@@ -75,11 +75,11 @@ def test_a_model_serving_the_task_is_found_and_labels_the_request() -> None:
         ("loading", Unavailable),  # 503 until loaded
     ],
 )
-def test_lookup_errors_are_typed(name: str, error: type[Exception]) -> None:
+async def test_lookup_errors_are_typed(name: str, error: type[Exception]) -> None:
     route = ModelRoute(_registry(), _Model, "rerank", "/v1/rerank")
     info = RequestInfo("req-2")
     with pytest.raises(error):
-        route.model(name, info)
+        await route.model(name, info)
     assert info.model == ""  # an unresolved request is not labelled with a model
 
 

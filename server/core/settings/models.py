@@ -97,6 +97,12 @@ class _ModelBase(Strict):
     )
     trust_remote_code: bool = Field(False, description="Allow model repos to run their own code.")
     revision: str | None = Field(None, description="Hugging Face revision.")
+    keep_alive: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds without a request after which the model is unloaded (and loaded "
+        "again by the next request naming it); unset: kept loaded.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -163,7 +169,8 @@ class AdapterConfig(Strict):
 
     name: str = Field(min_length=1, max_length=256, description="Served name (`model` field).")
     source: str = Field(
-        description="Local folder or Hugging Face id holding adapter_config.json and weights."
+        description="Local folder or Hugging Face id holding adapter_config.json and weights, "
+        "or 'bundled:NAME' (prepared offline)."
     )
 
     @field_validator("name")

@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         ge=0,
         description="On SIGTERM: how long in-flight requests may finish (new ones get 503).",
     )
+    load_wait_s: float = Field(
+        30.0,
+        ge=0,
+        description="How long a request naming a model unloaded after its keep_alive waits "
+        "for it to load again before a 503 with Retry-After.",
+    )
     store: StoreSettings = Field(
         default_factory=StoreSettings,  # type: ignore[arg-type]
         description="The database of stored responses, files and batch jobs.",

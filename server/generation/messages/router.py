@@ -42,14 +42,14 @@ def messages_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter
     @router.post(MESSAGES_PATH, response_model=MessageObject, responses=STREAM_RESPONSE)
     async def create(body: MessagesRequest, request: Request, info: InfoDep) -> Response:
         """Create a message (streamed as Anthropic's SSE events when ``stream`` is true)."""
-        model = route.model(body.model, info)
+        model = await route.model(body.model, info)
         work = create_message(body, model.service, info, limits)
         return await respond(request, work, _answer)
 
     @router.post(COUNT_TOKENS_PATH, response_model=TokenCount)
     async def count(body: CountTokensRequest, info: InfoDep) -> Response:
         """The input tokens a message request would use (system and tools included)."""
-        model = count_route.model(body.model, info)
+        model = await count_route.model(body.model, info)
         result = await count_tokens(body, model.service)
         return json_response(result.model_dump_json())
 

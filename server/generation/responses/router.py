@@ -44,7 +44,7 @@ def responses_router(service: ResponsesService, registry: ModelRegistry) -> APIR
     @router.post(RESPONSES_PATH, response_model=ResponseObject, responses=STREAM_RESPONSE)
     async def create_response(body: ResponsesRequest, request: Request, info: InfoDep) -> Response:
         """Create a response (streamed as typed SSE events when ``stream`` is true)."""
-        model = route.model(body.model, info)
+        model = await route.model(body.model, info)
         return await respond(request, service.create(body, model.service, info), _answer)
 
     @router.get(RESPONSES_PATH + "/{response_id}", response_model=ResponseObject)
