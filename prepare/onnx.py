@@ -16,24 +16,22 @@ from server.encoders.shared.spec import Head
 
 logger = logging.getLogger("prepare")
 
-# Bundled encoder -> the task the default config serves it for.
-ONNX_TASKS = {"all-minilm-l6-v2": "embed", "minilm-sentiment": "classify", "minilm-ner": "ner"}
-# Bundled encoder -> the head its configured task runs.
-ONNX_HEADS = {
-    "all-minilm-l6-v2": Head.EMBED,
-    "minilm-sentiment": Head.SEQUENCE,
-    "minilm-ner": Head.TOKENS,
-    "minilm-qa": Head.SPAN,
-    "minilm-nli": Head.SEQUENCE,
-    "minilm-mlm": Head.MASKED,
+# Bundled encoder -> the task the default config serves it for, and the head that task runs.
+ONNX_BUNDLED: dict[str, tuple[str, Head]] = {
+    "all-minilm-l6-v2": ("embed", Head.EMBED),
+    "minilm-sentiment": ("classify", Head.SEQUENCE),
+    "minilm-ner": ("ner", Head.TOKENS),
+    "minilm-qa": ("qa", Head.SPAN),
+    "minilm-nli": ("zero-shot", Head.SEQUENCE),
+    "minilm-mlm": ("fill-mask", Head.MASKED),
 }
 
 
 def export_onnx(name: str, folder: Path) -> Path | None:
     """The ONNX export of a bundled encoder (written if missing); None for other models."""
-    head = ONNX_HEADS.get(name)
-    if head is None:
+    if name not in ONNX_BUNDLED:
         return None
+    task, head = ONNX_BUNDLED[name]
     from transformers import AutoTokenizer
 
     from server.encoders.workers.backends.onnx_export import exported_model
@@ -42,18 +40,18 @@ def export_onnx(name: str, folder: Path) -> Path | None:
     uses_types = "token_type_ids" in tokenizer.model_input_names
     path = exported_model(folder, head, uses_types)
     logger.info("%s: ONNX export in %s", name, path)
-    _verify(name, folder)
+    _verify(name, task, folder)
     return path
 
 
-def _verify(name: str, folder: Path) -> None:
+def _verify(name: str, task: str, folder: Path) -> None:
     """Load the export as a default-config worker does (parity check, record written)."""
     from server.encoders.shared.spec import WorkerSpec
     from server.encoders.workers.main import _load
 
     spec = WorkerSpec(
         model=name,
-        task=ONNX_TASKS[name],
+        task=task,
         path=str(folder),
         device="cpu",
         dtype="float32",
