@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.support.app import fake_client
-from tests.support.browser import chromium, local_origins
+from tests.support.browser import checked_page, chromium, local_origins
 from tests.support.server import ServerProcess, served
 
 if TYPE_CHECKING:
@@ -101,16 +101,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh page (own storage); fails the test on any uncaught error in the page's scripts."""
-    context = browser.new_context(viewport={"width": 1280, "height": 820})
-    new_page = context.new_page()
-    errors: list[str] = []
-    new_page.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
-        yield new_page
-    finally:
-        context.close()
-    assert errors == [], f"errors in the page's scripts: {errors}"
+    with checked_page(browser) as fresh:
+        yield fresh
 
 
 def open_view(page: Page, server: ServerProcess, view: str) -> None:
