@@ -16,13 +16,14 @@ from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 
+from server.encoders.shared.spec import Head
+
 OPSET = 17
 CACHE_FOLDER = "onnx"
 FP32_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 # Extractive QA: int8 with the feed-forward output projections left in fp32 (onnx_export says why).
 INT8_SPAN_FILE = "model.int8-ffn-fp32.onnx"
-SPAN_HEAD = "span"
 # Files whose content decides the exported graph (weights, architecture, head labels).
 _KEYED_SUFFIXES = (".safetensors", ".bin")
 _KEYED_NAMES = ("config.json",)
@@ -34,7 +35,7 @@ def export_name(head: str, quantize: str | None) -> str:
     """The file name of the export of ``head`` (a head's value) with ``quantize``."""
     if quantize is None:
         return FP32_FILE
-    return INT8_SPAN_FILE if head == SPAN_HEAD else INT8_FILE
+    return INT8_SPAN_FILE if head == Head.SPAN.value else INT8_FILE
 
 
 def _version(package: str) -> str:
