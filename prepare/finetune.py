@@ -97,6 +97,11 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def load_handwritten_rows(task: str) -> list[dict[str, Any]]:
+    """The hand-written evaluation rows of ``task`` (``data/<task>.handwritten.jsonl``)."""
+    return _read_jsonl(DATA_DIR / f"{task}.handwritten.jsonl")
+
+
 def load_classification(name: str, split: str) -> list[TextLabel]:
     """Load `data/<name>.<split>.jsonl` rows of {"text", "label"}."""
     rows = _read_jsonl(DATA_DIR / f"{name}.{split}.jsonl")

@@ -11,7 +11,6 @@ fill-mask model and this step refuses to write one.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import re
@@ -27,9 +26,9 @@ from transformers import AutoModelForMaskedLM, PreTrainedModel, PreTrainedTokeni
 from .data.qa_data import build_qa
 from .data.topic_data import build_topic_pairs, build_topic_test
 from .finetune import (
-    DATA_DIR,
     MAX_LENGTH,
     load_classification,
+    load_handwritten_rows,
     load_spans,
     load_tokenizer,
     save,
@@ -103,8 +102,7 @@ class FillScores:
 
 def load_handwritten() -> list[dict[str, Any]]:
     """The hand-written rows {"text" with one [MASK], "answer"}."""
-    with (DATA_DIR / "fill_mask.handwritten.jsonl").open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return load_handwritten_rows("fill_mask")
 
 
 def _sentences(split: str, size: int) -> list[str]:

@@ -9,7 +9,6 @@ labels) on held-out topics whose labels never occur in training, and on the hand
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -25,9 +24,9 @@ from transformers import (
 
 from .data.topic_data import build_topic_pairs, build_topic_test
 from .finetune import (
-    DATA_DIR,
     MAX_LENGTH,
     TrainConfig,
+    load_handwritten_rows,
     load_tokenizer,
     save,
     seed_all,
@@ -50,8 +49,7 @@ MIN_ACCURACY = 0.75
 
 def load_handwritten() -> list[dict[str, Any]]:
     """The hand-written rows {"text", "candidate_labels", "label"}."""
-    with (DATA_DIR / "zero_shot.handwritten.jsonl").open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return load_handwritten_rows("zero_shot")
 
 
 def encode_pairs(

@@ -7,7 +7,6 @@ and on the hand-written ``data/qa.handwritten.jsonl`` with SQuAD's exact match a
 from __future__ import annotations
 
 import collections
-import json
 import logging
 import re
 import string
@@ -23,8 +22,8 @@ from transformers import AutoModelForQuestionAnswering, PreTrainedModel, PreTrai
 
 from .data.qa_data import build_qa
 from .finetune import (
-    DATA_DIR,
     TrainConfig,
+    load_handwritten_rows,
     load_tokenizer,
     save,
     seed_all,
@@ -56,8 +55,7 @@ class QAScores:
 
 def load_handwritten() -> list[dict[str, Any]]:
     """The hand-written evaluation rows {"context", "question", "answer", "start"}."""
-    with (DATA_DIR / "qa.handwritten.jsonl").open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return load_handwritten_rows("qa")
 
 
 def encode_qa(
