@@ -298,15 +298,7 @@ def test_failed_export_falls_back_to_torch(
 
     monkeypatch.setattr(build, "exported_model", broken)
     monkeypatch.setattr(verified, "load", lambda spec: None)  # no record: export again
-    spec = WorkerSpec(
-        model="m",
-        task="embed",
-        path=str(minilm_dir()),
-        device="cpu",
-        dtype="float32",
-        threads=1,
-        backend="onnx",
-    )
+    spec = _minilm_spec()
     with caplog.at_level("WARNING", logger="server.encoders.worker"):
         run, description = load_worker(spec)
     forward = _batch_call(run)
