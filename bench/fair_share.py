@@ -20,17 +20,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime
+import functools
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
 
-from bench.load import Call, LoadResult, closed_loop
+from bench.load import Call, LoadResult, closed_loop, run_closed_loop
 from bench.machine import REPO, environment
 from bench.payloads import chat_calls, chat_prompts, encoder_calls
 from bench.sentences import sentences
@@ -79,11 +82,25 @@ async def _contended(
     keys: tuple[str, str],
     duration_s: float,
 ) -> tuple[LoadResult, LoadResult]:
-    """The flood and the lone client at once, for ``duration_s``."""
-    flooded, alone = await asyncio.gather(
-        closed_loop(base_url, flood, clients, duration_s=duration_s, api_key=keys[0]),
-        closed_loop(base_url, lone, 1, duration_s=duration_s, api_key=keys[1]),
-    )
+    """The flood and the lone client at once, for ``duration_s``.
+
+    The lone client runs in a process of its own, as another application would: in the
+    flooder's event loop its requests would wait behind the flood's on the client side too,
+    and the measure would charge that wait to the server.
+    """
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        await loop.run_in_executor(pool, int)  # the process is up before both start
+        lone_run = loop.run_in_executor(
+            pool,
+            functools.partial(
+                run_closed_loop, base_url, lone, 1, duration_s=duration_s, api_key=keys[1]
+            ),
+        )
+        flooded, alone = await asyncio.gather(
+            closed_loop(base_url, flood, clients, duration_s=duration_s, api_key=keys[0]),
+            lone_run,
+        )
     return flooded, alone
 
 

@@ -104,6 +104,39 @@ async def test_batches_are_smaller_and_not_sent_ahead_while_keys_share_the_model
     await batcher.close()
 
 
+async def test_the_model_stays_shared_between_a_lone_key_s_requests(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A key that sends one request at a time has nothing queued between two of them; full
+    batches of the flood sent ahead in that gap would run before its next request."""
+    runner = FakeRunner()
+    options = BatchingOptions(max_batch_size=8, shared_batch_size=2, max_wait_ms=0, max_queue=1000)
+    batcher: DynamicBatcher[int, int] = DynamicBatcher(runner, options, prefetch=1)
+    batcher.start()
+    assert await batcher.submit([999], [1], QueueOrder(tenant="lone")) == [9990]
+    runner.gate.clear()
+    flood = [
+        asyncio.create_task(batcher.submit([i], [1], QueueOrder(tenant="flooder")))
+        for i in range(1, 33)
+    ]
+    await until(lambda: runner.started.is_set() and len(runner.batches) >= 2)
+    await asyncio.sleep(0.02)
+    # The lone key submitted just now: one runner busy, nothing sent ahead, small batches.
+    assert len(runner.batches) == 2 and len(runner.batches[-1]) <= 2
+    runner.gate.set()
+    await asyncio.gather(*flood)
+    assert max(len(b) for b in runner.batches[1:]) <= 2
+    # Once the other key has been quiet for the hold, the flood is alone again: full batches.
+    monkeypatch.setattr("server.encoders.batching.batcher.SHARED_HOLD_S", 0.0)
+    more = [
+        asyncio.create_task(batcher.submit([i], [1], QueueOrder(tenant="flooder")))
+        for i in range(100, 132)
+    ]
+    await asyncio.gather(*more)
+    assert max(len(b) for b in runner.batches[-4:]) == 8
+    await batcher.close()
+
+
 def _keyed(name: str) -> RequestInfo:
     return RequestInfo(
         request_id=f"rid-{name}-{time.monotonic_ns()}",

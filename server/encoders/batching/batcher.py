@@ -12,7 +12,10 @@ Results go back to each request in its own input order, however its inputs were 
 Several API keys queued at the first priority share the model: the queue gives them turns
 (``queue.PendingQueue``) and batches take the inputs in those turns, at most
 ``shared_batch_size`` of them, so that one key's lone request waits for a short batch, not
-behind another key's flood in full-size ones.
+behind another key's flood in full-size ones. The model stays shared for ``SHARED_HOLD_S``
+after a second key last submitted: a client that sends one request at a time is not queued
+between its requests, and full batches sent ahead in that gap would be in front of its next
+one.
 
 Each batch asks the model's :class:`~server.encoders.cpu_budget.CpuBudget` whether it runs
 ``alone`` (nothing else runs or waits: the runner may then give it every core of the model)
@@ -50,6 +53,9 @@ BatchFn = Callable[[list[P], bool], Awaitable[Sequence[R]]]
 # Inputs looked at when choosing a batch: enough to find similar lengths, few enough that
 # choosing stays cheap when the queue is long.
 _WINDOW_PER_SLOT = 4
+
+# Seconds the model stays shared after inputs of two keys were last submitted (see above).
+SHARED_HOLD_S = 2.0
 
 
 class BatchObserver(Protocol):
@@ -112,6 +118,7 @@ class DynamicBatcher(Generic[P, R]):
         self._budget = budget or CpuBudget()  # a model on a GPU: a budget of its own
         self._pending = PendingQueue()
         self._pending_tokens = 0
+        self._tenants: dict[str, float] = {}  # key name -> when it last submitted
         self._wake = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
         self._batches: set[asyncio.Task[None]] = set()
@@ -193,6 +200,7 @@ class DynamicBatcher(Generic[P, R]):
             raise Overloaded(f"the queue of this model is full ({self._max_queue} inputs)")
         loop = asyncio.get_running_loop()
         now = time.monotonic()
+        self._tenants[order.tenant] = now
         call = Call(queued=n)
         items = [
             Item(length, payload, loop.create_future(), now, call, order.priority, order.tenant)
@@ -204,7 +212,7 @@ class DynamicBatcher(Generic[P, R]):
             self._pending_tokens += item.length
         self._waiting_calls += 1
         # Wake the scheduler only when it has something to do: first input, or a full batch.
-        if was_empty or self._is_full():
+        if was_empty or self._is_full(self._shared()):
             self._wake.set()
         try:
             remaining = order.remaining()
@@ -235,8 +243,21 @@ class DynamicBatcher(Generic[P, R]):
 
     # -- scheduling ---------------------------------------------------------------------------
 
-    def _is_full(self) -> bool:
-        size = self._shared_size if self._pending.shared else self._max_size
+    def _shared(self) -> bool:
+        """Whether several keys use the model now: queued together, or both within the last
+        ``SHARED_HOLD_S``."""
+        if self._pending.shared:
+            return True
+        if len(self._tenants) < 2:
+            return False
+        since = time.monotonic() - SHARED_HOLD_S
+        for tenant, last in list(self._tenants.items()):
+            if last < since:
+                del self._tenants[tenant]
+        return len(self._tenants) > 1
+
+    def _is_full(self, shared: bool) -> bool:
+        size = self._shared_size if shared else self._max_size
         return len(self._pending) >= size or self._pending_tokens >= self._max_tokens
 
     async def _schedule(self) -> None:
@@ -254,10 +275,11 @@ class DynamicBatcher(Generic[P, R]):
             if not self._pending:
                 await self._sleep()
                 continue
-            full = self._is_full()
+            shared = self._shared()
+            full = self._is_full(shared)
             # Shared between keys, nothing is sent ahead: a key's next turn must not queue
             # behind batches of another key's inputs already handed to the runners.
-            ahead = full and not self._pending.shared
+            ahead = full and not shared
             busy = self._in_flight >= (self._max_in_flight if ahead else self._runners)
             if busy:
                 await self._sleep()  # until a batch finishes or this one fills up
@@ -268,7 +290,7 @@ class DynamicBatcher(Generic[P, R]):
                 if delay > 0:
                     await self._sleep(delay)
                     continue
-            return self._take()
+            return self._take(shared)
 
     async def _sleep(self, timeout: float | None = None) -> None:
         """Until woken (first input, a full batch, a finished batch) or ``timeout``."""
@@ -277,7 +299,7 @@ class DynamicBatcher(Generic[P, R]):
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
 
-    def _take(self) -> list[Item]:
+    def _take(self, shared: bool) -> list[Item]:
         if self._pending.shared:
             # Several keys queued: the next inputs in their turns, in a smaller batch (the
             # length grouping would pass over a lone key's input of another length).
@@ -285,7 +307,8 @@ class DynamicBatcher(Generic[P, R]):
         else:
             window = list(islice(self._pending, self._window))
             lengths = [item.length for item in window]
-            chosen = select_batch(lengths, self._max_size, self._max_tokens)
+            size = self._shared_size if shared else self._max_size
+            chosen = select_batch(lengths, size, self._max_tokens)
             batch = [window[i] for i in chosen]
         now = time.monotonic()
         for item in batch:
