@@ -47,27 +47,34 @@ class AdapterService:
 
     # --- the API ----------------------------------------------------------------------------
 
-    def base_model(self, name: str | None) -> GenerationModel:
-        """The generative model an adapter goes on: ``name``, or the only one there is."""
-        bases = [m for m in self.registry if isinstance(m, GenerationModel) and m.parent is None]
+    async def base_model(self, name: str | None) -> GenerationModel:
+        """The generative model an adapter goes on: ``name``, or the only one there is; one
+        unloaded after its keep_alive is loaded again first (503 while that takes long)."""
+        bases = {
+            m.name: m
+            for m in self.registry.listed()
+            if isinstance(m, GenerationModel) and m.parent is None
+        }
         if name is None:
             if len(bases) != 1:
                 raise InvalidRequest(
                     "several generative models are served: name the adapter's base in 'model'",
                     param="model",
                 )
-            return bases[0]
-        for model in bases:
-            if model.name == name:
-                return model
-        raise InvalidRequest(f"no generative model named '{name}' is served", param="model")
+            (name,) = bases
+        if name not in bases:
+            raise InvalidRequest(f"no generative model named '{name}' is served", param="model")
+        await self.registry.wake(name)
+        base = self.registry.get(name)
+        assert isinstance(base, GenerationModel)
+        return base
 
     async def load(
         self, name: str, model: str | None, path: str | None, archive: bytes | None = None
     ) -> None:
         """Serve adapter ``name`` here, then record it for every replica (400 if it is bad,
         and then nothing changes)."""
-        base = self.base_model(model)
+        base = await self.base_model(model)
         async with self._lock:
             if name in self.registry:
                 raise InvalidRequest(
@@ -107,9 +114,11 @@ class AdapterService:
     async def _unload_here(self, name: str) -> None:
         self.loaded.pop(name, None)
         self.registry.failed.pop(name, None)
+        asleep = name in self.registry.asleep  # stopped already, with its idle base
         with contextlib.suppress(ModelNotFound):
             model = self.registry.remove(name)
-            await model.stop()
+            if not asleep:
+                await model.stop()
 
     async def sync(self) -> None:
         """Load and unload here to match the stored set."""
@@ -126,8 +135,10 @@ class AdapterService:
                 await self._follow(name, model, path, created)
 
     async def _follow(self, name: str, model: str, path: str | None, created: float) -> None:
+        if model in self.registry.asleep:
+            return  # its base is unloaded here (keep_alive): loaded once the base is back
         try:
-            base = self.base_model(model)
+            base = await self.base_model(model)
             await base.wait_started()
             archive = await self.store.archive(name)
             await self._load_here(name, base, path, archive)

@@ -136,7 +136,11 @@ class KeepAlive:
                     await model.stop()
                 raise
             if base in self.registry.asleep:  # not removed meanwhile
-                self.registry.woken([model, *adapters])
+                # Adapters unloaded while their base was loading stay unloaded.
+                gone = [a for a in adapters if a.name not in self.registry.asleep]
+                for adapter in gone:
+                    await adapter.stop()
+                self.registry.woken([model, *(a for a in adapters if a not in gone)])
                 self._loaded_at[base] = time.monotonic()
                 log.info("model %s: loaded again in %.1f s", base, time.monotonic() - started)
             else:

@@ -3,12 +3,19 @@ removed, and reports one it cannot load while serving the rest (fakes for the en
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from server.adapters.service import AdapterService
 from server.core.errors import InvalidRequest
 from server.core.metrics import Metrics
 from server.core.registry import ModelRegistry
+from server.core.settings import Settings
+from server.runtime.service import parse_entry
+from tests.support.app import FakeGenerationModel
+from tests.support.fakes import FakeEngine
 from tests.support.metrics import metric_value
 
 
@@ -40,7 +47,7 @@ class _Replica(AdapterService):
         self.here: dict[str, str | None] = {}
         self.broken: set[str] = set()
 
-    def base_model(self, name: str | None) -> Any:
+    async def base_model(self, name: str | None) -> Any:
         return _Base()
 
     async def _load_here(self, name: str, base: Any, path: str | None, archive: Any) -> None:
@@ -85,6 +92,51 @@ async def test_a_replica_that_cannot_load_one_reports_it_and_serves_the_rest() -
     assert replica.here == {"good": "/g", "bad": "/x"}
     assert replica.registry.failed == {}
     assert metric_value(metrics_text(metrics), "inference_adapter_load_failed", model="bad") == 0
+
+
+class _Stoppable:
+    def __init__(self, name: str, parent: str | None = None) -> None:
+        self.name, self.parent, self.stops = name, parent, 0
+
+    async def stop(self) -> None:
+        self.stops += 1
+
+
+async def test_an_adapter_whose_base_is_unloaded_is_followed_once_the_base_is_back() -> None:
+    """keep_alive unloaded the base here: an adapter another replica added is neither loaded
+    nor reported as failed meanwhile; one unloaded meanwhile is not stopped a second time."""
+    registry = ModelRegistry()
+    service = AdapterService(registry, _Store(), None, Metrics())  # type: ignore[arg-type]
+    registry.asleep["base"] = _Stoppable("base")  # type: ignore[assignment]
+    await service._follow("new", "base", "/n", 1.0)
+    assert "new" not in service.loaded and "new" not in registry.failed
+    old = _Stoppable("old", parent="base")
+    registry.asleep["old"] = old  # type: ignore[assignment]
+    service.loaded["old"] = 1.0
+    await service._unload_here("old")  # stopped already, with its base
+    assert old.stops == 0 and "old" not in registry.asleep and "old" not in service.loaded
+
+
+async def test_an_adapter_loaded_onto_an_unloaded_base_loads_the_base_again(
+    tmp_path: Path,
+) -> None:
+    entry = {"name": "base", "task": "generate", "source": str(tmp_path)}
+    settings = Settings(models=[entry])  # type: ignore[list-item]
+    registry = ModelRegistry()
+    config = parse_entry(entry)
+    base = FakeGenerationModel(config, settings, Metrics(), engine=FakeEngine())
+    registry.asleep["base"] = base
+    woken: list[str] = []
+
+    async def waker(name: str) -> None:
+        woken.append(name)
+        registry.woken([base])
+
+    registry.waker = waker
+    service = AdapterService(registry, _Store(), settings, Metrics())  # type: ignore[arg-type]
+    assert await service.base_model(None) is base and woken == ["base"]
+    with pytest.raises(InvalidRequest, match="no generative model named 'other'"):
+        await service.base_model("other")
 
 
 def metrics_text(metrics: Metrics) -> str:

@@ -116,3 +116,14 @@ async def test_past_load_wait_s_it_is_a_503_with_retry_after_and_the_load_goes_o
         await keep.registry.wake("idle")
     await asyncio.sleep(0.5)
     assert len(made) == 1 and keep.registry.lookup("idle", _Model, "embed") is made[0]
+
+
+async def test_an_adapter_unloaded_while_its_base_loads_again_stays_unloaded() -> None:
+    keep, _ = _setup(load_s=0.1)
+    await _idle_for(keep, 10)
+    waking = asyncio.create_task(keep.registry.wake("idle"))
+    await asyncio.sleep(0.03)
+    keep.registry.remove("idle-lora")  # DELETE of the adapter meanwhile
+    await waking
+    assert "idle" in keep.registry and "idle-lora" not in keep.registry
+    assert "idle-lora" not in keep.registry.asleep
