@@ -4,13 +4,15 @@ Declared in a generative model's config: each served under its own name on every
 endpoint and in Batch API lines, listed with its base model, its output the one PEFT's merged
 model gives (and not the base model's). Loaded at run time behind the admin key, by path or
 uploaded as an archive; a bad one is a 400 that changes nothing; a restart serves what was
-loaded (the set is in the store)."""
+loaded (the set is in the store, a throwaway PostgreSQL), and a second replica on that store
+follows loads and unloads on the first."""
 
 from __future__ import annotations
 
 import io
 import tarfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from prepare import style_adapter
 from tests.integration.batches_support import lines_of, request_line, submit, wait
 from tests.integration.conftest import CHAT_MODEL, ENGINE
 from tests.support.adapters import build_adapter, build_foreign_adapter, merged_greedy
+from tests.support.postgres import postgres_server
 from tests.support.server import ServerProcess, start_server
 
 pytestmark = pytest.mark.integration
@@ -37,6 +40,7 @@ RUNTIME = "smollm2-runtime-lora"
 UPLOADED = "smollm2-uploaded-lora"
 STYLED = style_adapter.NAME  # the adapter `make serve` ships, trained by `python -m prepare`
 READY_S = 900.0  # the engine starts slowly on a busy machine
+CONVERGE_S = 30.0  # a replica reads the stored set every 2 s, then loads the adapter
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +48,18 @@ def adapter_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_adapter(tmp_path_factory.mktemp("adapter") / "lora")
 
 
-def _config(adapter_dir: Path) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """A throwaway PostgreSQL: the module's server and, for one test, a second replica."""
+    with postgres_server() as postgres:
+        yield postgres.create_database("adapters")
+
+
+def _config(adapter_dir: Path, database_url: str) -> dict[str, Any]:
     return {
         "log_format": "json",
         "admin_key": ADMIN_KEY,
+        "store": {"database_url": database_url},
         "models": [
             {
                 "name": CHAT_MODEL,
@@ -78,8 +90,10 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def served_box(tmp_path_factory: pytest.TempPathFactory, adapter_dir: Path) -> Iterator[Served]:
-    box = Served(_config(adapter_dir), tmp_path_factory.mktemp("adapters"))
+def served_box(
+    tmp_path_factory: pytest.TempPathFactory, adapter_dir: Path, database_url: str
+) -> Iterator[Served]:
+    box = Served(_config(adapter_dir, database_url), tmp_path_factory.mktemp("adapters"))
     try:
         yield box
     finally:
@@ -283,6 +297,41 @@ def test_an_uploaded_archive_is_served(
     assert _complete(api, UPLOADED) == merged_greedy(runtime_dir, PROMPT, TOKENS)
     bad = server.http.put("/admin/v1/adapters/x", content=b"not an archive", headers=ADMIN)
     assert bad.status_code == 400 and "not a tar or zip" in bad.text
+
+
+def _converged(check: Callable[[], bool]) -> float:
+    """Seconds until ``check()`` holds (a replica reads the store every 2 s)."""
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < CONVERGE_S
+        time.sleep(0.25)
+    return time.monotonic() - started
+
+
+def test_a_second_replica_follows_loads_and_unloads(
+    served_box: Served,
+    server: ServerProcess,
+    runtime_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Two replicas with real engines on one PostgreSQL: the second starts with what the
+    store holds, then follows a load and an unload on the first."""
+    other = start_server(served_box.config, tmp_path_factory.mktemp("replica"), timeout=READY_S)
+    try:
+        b = openai.OpenAI(base_url=f"{other.base_url}/v1", api_key="unused", max_retries=0)
+        assert {ADAPTER, STYLED, UPLOADED} <= _served_names(b)
+        body = {"lora_name": RUNTIME, "lora_path": str(runtime_dir)}
+        assert _admin(server, "/v1/load_lora_adapter", body).status_code == 200
+        _converged(lambda: RUNTIME in _served_names(b))
+        assert _complete(b, RUNTIME) == merged_greedy(runtime_dir, PROMPT, TOKENS)
+        gone = _admin(server, "/v1/unload_lora_adapter", {"lora_name": RUNTIME})
+        assert gone.status_code == 200, gone.text
+        _converged(lambda: RUNTIME not in _served_names(b))
+        with pytest.raises(openai.NotFoundError):
+            _complete(b, RUNTIME)
+    finally:
+        code = other.stop()
+    assert code == 0, other.log()[-3000:]
 
 
 def test_a_restart_serves_what_was_loaded(served_box: Served, runtime_dir: Path) -> None:

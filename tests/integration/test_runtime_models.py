@@ -1,7 +1,8 @@
 """Models added and removed at run time through the admin API, on a real server with real
 encoder models (worker processes): served once added, listed with their state, refused when
 bad, removed with their workers' memory freed, and still served after a restart (the desired
-set is in the store); one with a keep_alive unloaded when idle and loaded again on demand."""
+set is in the store); one with a keep_alive unloaded when idle and loaded again on demand; and
+a generative model with an adapter on the real engine, put to sleep, woken and removed."""
 
 from __future__ import annotations
 
@@ -30,6 +31,19 @@ ENTRY = {
 }
 IDLE = "sentiment-idle"
 IDLE_ENTRY = {**ENTRY, "name": IDLE, "keep_alive": 4}
+# A generative model with the shipped adapter, added at run time (its engine starts then).
+CHAT = "chat-added"
+STYLED = "smollm2-ahoy"
+CHAT_ENTRY = {
+    "name": CHAT,
+    "task": "generate",
+    "source": "bundled:smollm2-135m-instruct",
+    "keep_alive": 5,
+    "engine": {"dtype": "float32", "max_model_len": 512, "enforce_eager": True},
+    "adapters": [{"name": STYLED, "source": f"bundled:{STYLED}"}],
+}
+CHAT_MESSAGES = [{"role": "user", "content": "Which language is spoken in Brazil?"}]
+ENGINE_LOAD_S = 600.0  # an engine starts slowly on a busy machine
 CONFIG: dict[str, Any] = {
     "admin_key": ADMIN_KEY,
     "load_wait_s": 120,
@@ -55,6 +69,17 @@ def _rss_mib(proc: ServerProcess) -> float:
     root = psutil.Process(proc.process.pid)
     tree = [root, *root.children(recursive=True)]
     return sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20
+
+
+def _wait_rss_below(proc: ServerProcess, limit_mib: float, timeout: float = 120) -> None:
+    """Until the server's process tree holds less than ``limit_mib`` (a stopped engine's
+    processes take a moment to exit)."""
+    deadline = time.monotonic() + timeout
+    while (rss := _rss_mib(proc)) >= limit_mib:
+        root = psutil.Process(proc.process.pid)
+        tree = [(p.pid, p.name(), p.memory_info().rss >> 20) for p in [root, *root.children(True)]]
+        assert time.monotonic() < deadline, (rss, limit_mib, tree)
+        time.sleep(1)
 
 
 def _classify(http: httpx.Client) -> httpx.Response:
@@ -144,6 +169,47 @@ def test_keep_alive_unloads_an_idle_model_and_a_request_loads_it_again(
     assert server.http.delete(f"/admin/v1/models/{IDLE}", headers=ADMIN).status_code == 204
     assert IDLE not in _states(server.http)
     assert server.http.post("/v1/classify", json=body).status_code == 404
+
+
+def _chat(http: httpx.Client, model: str) -> httpx.Response:
+    """A chat request; 503 while the model loads again past ``load_wait_s`` is retried."""
+    body = {"model": model, "max_tokens": 12, "temperature": 0, "messages": CHAT_MESSAGES}
+    deadline = time.monotonic() + ENGINE_LOAD_S
+    while True:
+        reply = http.post("/v1/chat/completions", json=body, timeout=ENGINE_LOAD_S)
+        if reply.status_code != 503 or time.monotonic() > deadline:
+            return reply
+        assert reply.headers.get("retry-after"), reply.text
+        time.sleep(2)
+
+
+def test_a_generative_model_added_at_runtime_sleeps_wakes_and_is_removed(
+    server: ServerProcess,
+) -> None:
+    """The real engine: added, served, unloaded after its keep_alive (its engine processes
+    gone), loaded again by a request for its adapter, then removed with its memory freed."""
+    before = _rss_mib(server)
+    added = server.http.post(
+        "/admin/v1/models", json=CHAT_ENTRY, headers=ADMIN, timeout=ENGINE_LOAD_S
+    )  # answers once the engine is up
+    assert added.status_code == 201, added.text
+    base = _chat(server.http, CHAT)
+    assert base.status_code == 200, base.text
+    loaded = _rss_mib(server)
+    assert loaded > before + 300, (before, loaded)  # an engine runs
+    _wait_unloaded(server.http, CHAT)
+    assert _card_state(server.http, STYLED) == "unloaded"  # its adapter sleeps with it
+    _wait_rss_below(server, loaded - 300)
+    styled = _chat(server.http, STYLED)  # an adapter's request loads its base again
+    assert styled.status_code == 200, styled.text
+    assert styled.json()["choices"][0]["message"]["content"].startswith("Ahoy")
+    assert not base.json()["choices"][0]["message"]["content"].startswith("Ahoy")
+    assert _card_state(server.http, CHAT) == "loaded"
+    reloaded = _rss_mib(server)
+    removed = server.http.delete(f"/admin/v1/models/{CHAT}", headers=ADMIN, timeout=120)
+    assert removed.status_code == 204, removed.text
+    _wait_rss_below(server, reloaded - 300)
+    assert _chat(server.http, STYLED).status_code == 404
 
 
 def test_a_restart_serves_the_added_models(server: ServerProcess, workdir: Path) -> None:
