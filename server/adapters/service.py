@@ -17,6 +17,7 @@ from server.core.errors import InvalidRequest, ModelNotFound
 from server.core.metrics import Metrics
 from server.core.registry import ModelRegistry
 from server.core.settings import AdapterConfig, Settings
+from server.core.store_sync import StoreSync
 from server.generation.model import AdapterModel, GenerationModel
 from server.store.adapters import AdapterStore
 
@@ -40,10 +41,15 @@ class AdapterService:
         self.store = store
         self.settings = settings
         self.metrics = metrics
-        self.interval_s = interval_s
+        self._follower = StoreSync(
+            "runtime adapters",
+            self.sync,
+            lambda: self.store.db.is_open,
+            registry.pending,
+            interval_s,
+        )
         self.loaded: dict[str, float] = {}  # runtime adapter -> its stored created_at
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
 
     # --- the API ----------------------------------------------------------------------------
 
@@ -156,25 +162,7 @@ class AdapterService:
     # --- the loop ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.registry.pending.add("runtime adapters")
-        self._task = asyncio.create_task(self._run(), name="adapter-sync")
+        self._follower.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                if self.store.db.is_open:
-                    await self.sync()
-                    self.registry.pending.discard("runtime adapters")
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("adapter sync failed")
-            # Soon again until the first pass is done (the server is not ready before it).
-            first = "runtime adapters" in self.registry.pending
-            await asyncio.sleep(0.1 if first else self.interval_s)
+        await self._follower.stop()

@@ -22,6 +22,7 @@ from server.core.errors import InvalidRequest, ModelNotFound
 from server.core.metrics import Metrics
 from server.core.registry import HasAdapters, ModelRegistry, ServedModel
 from server.core.settings import ModelConfig, Settings
+from server.core.store_sync import StoreSync
 from server.store.models import ModelStore
 
 log = logging.getLogger("server.runtime")
@@ -67,12 +68,13 @@ class ModelService:
         self.settings = settings
         self.metrics = metrics
         self.factory = factory
-        self.interval_s = interval_s
+        self._follower = StoreSync(
+            "runtime models", self.sync, lambda: self.store.db.is_open, registry.pending, interval_s
+        )
         self.configured = {m.name for m in settings.models}
         self.loaded: dict[str, float] = {}  # runtime model -> its stored created_at
         self.entries: dict[str, dict[str, Any]] = {}  # runtime model -> its config entry
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
 
     # --- the API ----------------------------------------------------------------------------
 
@@ -192,29 +194,11 @@ class ModelService:
     # --- the loop ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.registry.pending.add("runtime models")
-        self._task = asyncio.create_task(self._run(), name="model-sync")
+        self._follower.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._follower.stop()
         # The runtime models are in the registry: the server's shutdown stops them.
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                if self.store.db.is_open:
-                    await self.sync()
-                    self.registry.pending.discard("runtime models")
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("model sync failed")
-            # Soon again until the first pass is done (the server is not ready before it).
-            first = "runtime models" in self.registry.pending
-            await asyncio.sleep(0.1 if first else self.interval_s)
 
 
 async def finish(models: list[ServedModel], timeout_s: float) -> None:
