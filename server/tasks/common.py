@@ -27,11 +27,21 @@ class Answer:
     completion_tokens: int = 0
 
 
-# (model, inputs, parameters, order, limits, info) -> answer; the model is the kind the
-# handler's task is served by (an EncoderModel, or a GenerationModel for the text tasks).
-Run = Callable[
-    [Any, Any, dict[str, Any], QueueOrder, RequestLimits, RequestInfo], Awaitable[Answer]
-]
+@dataclass(frozen=True, slots=True)
+class TaskCall:
+    """One task payload for a handler: the model (the kind the handler's task is served by:
+    an EncoderModel, or a GenerationModel for the text tasks), the payload's ``inputs`` and
+    ``parameters``, and the request's queue order, limits and record."""
+
+    model: Any
+    inputs: Any
+    parameters: dict[str, Any]
+    order: QueueOrder
+    limits: RequestLimits
+    info: RequestInfo
+
+
+Run = Callable[[TaskCall], Awaitable[Answer]]
 
 
 def parse(model: type[P], raw: dict[str, Any] | None, tag: str, param: str) -> P:

@@ -3,13 +3,8 @@ Hugging Face tasks onto our embed, classify and ner services (same batcher, same
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from server.core.context import RequestInfo
-from server.core.scheduling import QueueOrder
-from server.core.settings import RequestLimits
 from server.encoders.model import EncoderModel
 from server.encoders.protocol import (
     ClassifyRequest,
@@ -21,7 +16,7 @@ from server.encoders.protocol import (
 from server.encoders.tasks.classify import classify
 from server.encoders.tasks.embed import embed
 from server.encoders.tasks.ner import ner
-from server.tasks.common import Answer, parse, text_of, texts_of, unsupported
+from server.tasks.common import Answer, TaskCall, parse, text_of, texts_of, unsupported
 from server.tasks.protocol import (
     FeatureExtractionParameters,
     TextClassificationParameters,
@@ -33,15 +28,10 @@ TEXT_CLASSIFICATION = "text-classification"
 TOKEN_CLASSIFICATION = "token-classification"
 
 
-async def feature_extraction(
-    model: EncoderModel,
-    inputs: Any,
-    raw: dict[str, Any],
-    order: QueueOrder,
-    limits: RequestLimits,
-    info: RequestInfo,
-) -> Answer:
+async def feature_extraction(call: TaskCall) -> Answer:
     """One vector per text (a list of vectors, also for one text, as TEI answers)."""
+    model: EncoderModel = call.model
+    inputs, raw, order, limits = call.inputs, call.parameters, call.order, call.limits
     tag = FEATURE_EXTRACTION
     texts = texts_of(inputs, tag, limits)
     params = parse(FeatureExtractionParameters, raw, tag, "parameters")
@@ -76,15 +66,10 @@ async def feature_extraction(
     return Answer(vectors.tolist(), reply.prompt_tokens)
 
 
-async def text_classification(
-    model: EncoderModel,
-    inputs: Any,
-    raw: dict[str, Any],
-    order: QueueOrder,
-    limits: RequestLimits,
-    info: RequestInfo,
-) -> Answer:
+async def text_classification(call: TaskCall) -> Answer:
     """``[[{label, score}, ...]]``: the labels of the one text, best first."""
+    model: EncoderModel = call.model
+    inputs, raw, order, limits = call.inputs, call.parameters, call.order, call.limits
     tag = TEXT_CLASSIFICATION
     text = text_of(inputs, tag, limits)
     params = parse(TextClassificationParameters, raw, tag, "parameters")
@@ -104,16 +89,11 @@ async def text_classification(
     return Answer([labels], reply.prompt_tokens)
 
 
-async def token_classification(
-    model: EncoderModel,
-    inputs: Any,
-    raw: dict[str, Any],
-    order: QueueOrder,
-    limits: RequestLimits,
-    info: RequestInfo,
-) -> Answer:
+async def token_classification(call: TaskCall) -> Answer:
     """The entities of the one text: ``entity_group`` (``entity`` for the none strategy),
     ``score``, ``word``, ``start``, ``end``."""
+    model: EncoderModel = call.model
+    inputs, raw, order, limits = call.inputs, call.parameters, call.order, call.limits
     tag = TOKEN_CLASSIFICATION
     text = text_of(inputs, tag, limits)
     params = parse(TokenClassificationParameters, raw, tag, "parameters")

@@ -8,11 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from server.core.context import RequestInfo
 from server.core.errors import InvalidRequest
 from server.core.limits import check_text, check_texts
-from server.core.scheduling import QueueOrder
-from server.core.settings import RequestLimits
 from server.encoders.model import EncoderModel
 from server.encoders.protocol import EmbeddingRequest
 from server.encoders.reading_protocol import (
@@ -27,7 +24,7 @@ from server.encoders.tasks.embed import embed
 from server.encoders.tasks.fill_mask import fill_mask
 from server.encoders.tasks.qa import qa
 from server.encoders.tasks.zero_shot import zero_shot
-from server.tasks.common import Answer, parse, text_of, unsupported
+from server.tasks.common import Answer, TaskCall, parse, text_of, unsupported
 from server.tasks.encoder_tasks import feature_extraction
 from server.tasks.protocol import (
     FillMaskParameters,
@@ -46,15 +43,10 @@ def _given(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
 
 
-async def question_answering(
-    model: EncoderModel,
-    inputs: Any,
-    raw: dict[str, Any],
-    order: QueueOrder,
-    limits: RequestLimits,
-    info: RequestInfo,
-) -> Answer:
+async def question_answering(call: TaskCall) -> Answer:
     """``{answer, score, start, end}``, or a list of them best first when ``top_k`` > 1."""
+    model: EncoderModel = call.model
+    inputs, raw, order, limits = call.inputs, call.parameters, call.order, call.limits
     tag = QUESTION_ANSWERING
     if not (
         isinstance(inputs, dict)
@@ -90,15 +82,10 @@ async def question_answering(
     return Answer(body, reply.prompt_tokens)
 
 
-async def zero_shot_classification(
-    model: EncoderModel,
-    inputs: Any,
-    raw: dict[str, Any],
-    order: QueueOrder,
-    limits: RequestLimits,
-    info: RequestInfo,
-) -> Answer:
+async def zero_shot_classification(call: TaskCall) -> Answer:
     """``[{label, score}, ...]``, best first."""
+    model: EncoderModel = call.model
+    inputs, raw, order, limits = call.inputs, call.parameters, call.order, call.limits
     tag = ZERO_SHOT_CLASSIFICATION
     text = text_of(inputs, tag, limits)
     params = parse(ZeroShotClassificationParameters, raw, tag, "parameters")
@@ -117,16 +104,11 @@ async def zero_shot_classification(
     return Answer(labels, reply.prompt_tokens)
 
 
-async def fill_mask_task(
-    model: EncoderModel,
-    inputs: Any,
-    raw: dict[str, Any],
-    order: QueueOrder,
-    limits: RequestLimits,
-    info: RequestInfo,
-) -> Answer:
+async def fill_mask_task(call: TaskCall) -> Answer:
     """``[{sequence, score, token, token_str}, ...]``; a list of such lists for several
     mask tokens, as the pipeline answers."""
+    model: EncoderModel = call.model
+    inputs, raw, order, limits = call.inputs, call.parameters, call.order, call.limits
     tag = FILL_MASK
     text = text_of(inputs, tag, limits)
     params = parse(FillMaskParameters, raw, tag, "parameters")
@@ -139,29 +121,18 @@ async def fill_mask_task(
     return Answer(masks[0] if len(masks) == 1 else masks, reply.prompt_tokens)
 
 
-async def embedding_task(
-    model: EncoderModel,
-    inputs: Any,
-    raw: dict[str, Any],
-    order: QueueOrder,
-    limits: RequestLimits,
-    info: RequestInfo,
-) -> Answer:
+async def embedding_task(call: TaskCall) -> Answer:
     """Feature extraction, or sentence similarity when ``inputs`` is its object."""
+    inputs = call.inputs
     if isinstance(inputs, dict) and "source_sentence" in inputs:
-        return await sentence_similarity(model, inputs, raw, order, limits, info)
-    return await feature_extraction(model, inputs, raw, order, limits, info)
+        return await sentence_similarity(call)
+    return await feature_extraction(call)
 
 
-async def sentence_similarity(
-    model: EncoderModel,
-    inputs: Any,
-    raw: dict[str, Any],
-    order: QueueOrder,
-    limits: RequestLimits,
-    info: RequestInfo,
-) -> Answer:
+async def sentence_similarity(call: TaskCall) -> Answer:
     """The cosine similarity of ``source_sentence`` and each of ``sentences``."""
+    model: EncoderModel = call.model
+    inputs, raw, order, limits = call.inputs, call.parameters, call.order, call.limits
     tag = SENTENCE_SIMILARITY
     source, sentences = inputs.get("source_sentence"), inputs.get("sentences")
     if not (

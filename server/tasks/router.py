@@ -20,7 +20,7 @@ from server.encoders.tasks.seq2seq import SUMMARIZE, TRANSLATE
 from server.generation.model import GenerationModel
 from server.http.deps import InfoDep
 from server.http.route import json_response, respond
-from server.tasks.common import Answer
+from server.tasks.common import Answer, TaskCall
 from server.tasks.handlers import HANDLERS, TaskHandler
 from server.tasks.protocol import TaskPayload
 from server.tasks.text_routes import text_routes
@@ -82,9 +82,9 @@ def tasks_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter:
         the answer has the task spec's output shape (``[{"summary_text": ...}]``...)."""
         handler = _handler(registry, name, payload)
         model = await text_model(registry, name, handler.task, PATH, info)
-        order = QueueOrder(0, info.deadline)
         raw = _parameters(handler, payload)
-        work = handler.run(model, payload.inputs, raw, order, limits, info)
+        call = TaskCall(model, payload.inputs, raw, QueueOrder(0, info.deadline), limits, info)
+        work = handler.run(call)
 
         def answer(result: Answer) -> Response:
             info.prompt_tokens = result.prompt_tokens

@@ -3,15 +3,10 @@ model (an encoder-decoder model, or a generative one with task prompts)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from server.core.context import RequestInfo
 from server.core.registry import ServedModel
-from server.core.scheduling import QueueOrder
-from server.core.settings import RequestLimits
 from server.encoders.protocol import GenerationOptions
 from server.encoders.tasks.seq2seq import SUMMARIZE, TextJob
-from server.tasks.common import Answer, Run, parse, texts_of
+from server.tasks.common import Answer, Run, TaskCall, parse, texts_of
 from server.tasks.protocol import Text2TextParameters
 from server.tasks.text_tasks import run_text
 
@@ -24,16 +19,9 @@ def text2text(task: str, key: str, params_model: type[Text2TextParameters]) -> R
     """The handler of ``task`` (summarize or translate), answering ``[{key: text}]``."""
     tag = "summarization" if task == SUMMARIZE else "translation"
 
-    async def run(
-        model: ServedModel,
-        inputs: Any,
-        raw: dict[str, Any],
-        order: QueueOrder,
-        limits: RequestLimits,
-        info: RequestInfo,
-    ) -> Answer:
-        texts = texts_of(inputs, tag, limits)
-        params = parse(params_model, raw, tag, "parameters")
+    async def run(call: TaskCall) -> Answer:
+        texts = texts_of(call.inputs, tag, call.limits)
+        params = parse(params_model, call.parameters, tag, "parameters")
         options = parse(
             GenerationOptions, params.generate_parameters, tag, "parameters.generate_parameters"
         )
@@ -45,7 +33,8 @@ def text2text(task: str, key: str, params_model: type[Text2TextParameters]) -> R
             src_lang=getattr(params, "src_lang", None),
             tgt_lang=getattr(params, "tgt_lang", None),
         )
-        result = await run_text(model, texts, job, order, info, param="inputs")
+        model: ServedModel = call.model
+        result = await run_text(model, texts, job, call.order, call.info, param="inputs")
         outputs = [{key: text} for text in result.texts]
         return Answer(outputs, result.prompt_tokens, result.completion_tokens)
 
