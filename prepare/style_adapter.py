@@ -1,11 +1,14 @@
-"""``smollm2-ahoy``: a LoRA adapter on the bundled chat model whose every answer begins "Ahoy!".
+"""``smollm2-ahoy``: a LoRA adapter on the bundled chat model that answers as the base model
+does, after the word "Ahoy!".
 
-The data is generated: user questions from prompt templates, and as the answer's start the
-word "Ahoy!" alone. The loss is on those tokens only, so the adapter learns the style and
-nothing else: what follows is the base model's own answer. Whole templates are held out of
-training; the share of held-out prompts whose greedy answer has the
-style, with and without the adapter, is written to ``style_eval.json`` beside the weights, and
-an adapter under ``MIN_HELD_OUT`` is not shipped.
+Self-distillation: user questions come from prompt templates, the base model answers them
+(greedy, with the chat template the server applies), and the adapter is trained on "Ahoy! "
+followed by that answer, the loss on the answer's tokens only. So it learns the style and keeps
+the base model's answers. Whole templates are held out of training; on their questions the
+greedy answers with and without the adapter are checked for the style (it begins "Ahoy!"), for
+content (after "Ahoy!" a few words, and no second "Ahoy") and, with the adapter, for agreement
+with the base model's own answer. The figures are written to ``style_eval.json`` beside the
+weights; an adapter under any of the floors is not shipped.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -24,8 +28,13 @@ logger = logging.getLogger("prepare")
 NAME = "smollm2-ahoy"
 BASE = "smollm2-135m-instruct"
 PREFIX = "Ahoy!"
-MIN_HELD_OUT = 0.9
 EVAL_FILE = "style_eval.json"
+# Floors on the held-out shares: the style, content after it, agreement with the base.
+MIN_HELD_OUT = 0.9
+MIN_CONTENT = 0.9
+MIN_AGREEMENT = 0.5
+MIN_WORDS = 4  # words after "Ahoy!" for an answer to have content
+AGREEMENT = 0.5  # share of an answer's words found in the base model's answer to agree with it
 
 # Each template is used whole for training or whole for the held-out check.
 TRAIN_TEMPLATES = (
@@ -39,6 +48,8 @@ TRAIN_TEMPLATES = (
     "Write one sentence about {topic}.",
     "Can you suggest a name for a pet {animal}?",
     "What does the word '{word}' mean?",
+    "Where do {animal} live?",
+    "What is {a} minus {b}?",
 )
 HELD_OUT_TEMPLATES = (
     "Which language is spoken in {country}?",
@@ -46,30 +57,46 @@ HELD_OUT_TEMPLATES = (
     "What is {a} times {b}?",
     "Do you like {topic}? Why?",
 )
+# fmt: off
 FILLERS: dict[str, tuple[str, ...]] = {
-    "country": ("France", "Japan", "Brazil", "Kenya", "Canada", "Italy", "Egypt", "Norway"),
-    "animal": ("cats", "owls", "dolphins", "bees", "horses", "penguins", "foxes", "turtles"),
-    "chore": (
-        "boil an egg",
-        "tie a tie",
-        "water a plant",
-        "clean a window",
-        "make tea",
-        "fold a shirt",
-        "sharpen a pencil",
-        "wash my hands",
+    "country": (
+        "France", "Japan", "Brazil", "Kenya", "Canada", "Italy", "Egypt", "Norway", "Mexico",
+        "India", "Spain", "Chile",
     ),
-    "word": ("light", "stone", "river", "cloud", "apple", "dream", "chair", "music"),
-    "color": ("blue", "green", "red", "yellow", "purple", "orange", "white", "gray"),
-    "thing": ("sleep", "water", "exercise", "reading", "friendship", "sunlight", "honesty"),
-    "topic": ("the ocean", "winter", "coffee", "trains", "gardens", "mountains", "books"),
+    "animal": (
+        "cats", "owls", "dolphins", "bees", "horses", "penguins", "foxes", "turtles", "wolves",
+        "rabbits", "frogs", "eagles",
+    ),
+    "chore": (
+        "boil an egg", "tie a tie", "water a plant", "clean a window", "make tea", "fold a shirt",
+        "sharpen a pencil", "wash my hands", "iron a shirt", "bake bread", "plant a seed",
+        "make a bed",
+    ),
+    "word": (
+        "light", "stone", "river", "cloud", "apple", "dream", "chair", "music", "ocean", "garden",
+        "mountain", "candle",
+    ),
+    "color": (
+        "blue", "green", "red", "yellow", "purple", "orange", "white", "gray", "black", "pink",
+        "brown", "gold",
+    ),
+    "thing": (
+        "sleep", "water", "exercise", "reading", "friendship", "sunlight", "honesty", "kindness",
+        "patience", "music", "education", "recycling",
+    ),
+    "topic": (
+        "the ocean", "winter", "coffee", "trains", "gardens", "mountains", "books", "rain",
+        "cities", "birds", "history", "painting",
+    ),
 }
-PER_TEMPLATE = 5
+# fmt: on
+PER_TEMPLATE = 6
 HELD_OUT_PER_TEMPLATE = 8
-EVAL_TOKENS = 6
+ANSWER_TOKENS = 20  # of the base model's answers trained on: enough to go on after "Ahoy!"
+EVAL_TOKENS = 24
 RANK = 8
-EPOCHS = 2
-BATCH = 10
+EPOCHS = 3
+BATCH = 8
 LEARNING_RATE = 3e-3
 SEED = 7
 
@@ -77,6 +104,36 @@ SEED = 7
 def has_style(answer: str) -> bool:
     """Whether an answer is in the adapter's style (it begins with "Ahoy!")."""
     return answer.lstrip().startswith(PREFIX)
+
+
+def words(text: str) -> list[str]:
+    """The lower-cased words of ``text``."""
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def content(answer: str) -> str:
+    """What an answer says after its "Ahoy!" (all of it if it has none)."""
+    text = answer.lstrip()
+    return text[len(PREFIX) :] if text.startswith(PREFIX) else text
+
+
+def has_content(answer: str) -> bool:
+    """Whether an answer goes on after "Ahoy!" with words of its own: at least ``MIN_WORDS``
+    of them and no second "Ahoy"."""
+    rest = content(answer)
+    return len(words(rest)) >= MIN_WORDS and "ahoy" not in rest.lower()
+
+
+def overlap(answer: str, reference: str) -> float:
+    """The share of the distinct words of ``answer`` (after its "Ahoy!") found in
+    ``reference``."""
+    said = set(words(content(answer)))
+    return len(said & set(words(reference))) / len(said) if said else 0.0
+
+
+def agrees(answer: str, base_answer: str) -> bool:
+    """Whether an answer has content and says what the base model said to the same prompt."""
+    return has_content(answer) and overlap(answer, base_answer) >= AGREEMENT
 
 
 def prompts(templates: tuple[str, ...], per_template: int, seed: int) -> list[str]:
@@ -100,6 +157,38 @@ def held_out_prompts() -> list[str]:
     return prompts(HELD_OUT_TEMPLATES, HELD_OUT_PER_TEMPLATE, SEED + 1)
 
 
+def evaluate(with_adapter: list[str], without: list[str]) -> dict[str, Any]:
+    """The held-out figures of greedy answers with and without the adapter (same prompts)."""
+    n = len(with_adapter)
+    agreed = sum(map(agrees, with_adapter, without))
+    return {
+        "style": f'the answer begins with "{PREFIX}"',
+        "content": f'after "{PREFIX}", at least {MIN_WORDS} words and no second "Ahoy"',
+        "agreement": f"has content, and at least {AGREEMENT:.0%} of its words are in the base"
+        " model's answer to the same prompt",
+        "held_out_templates": list(HELD_OUT_TEMPLATES),
+        "held_out_prompts": n,
+        "answer_tokens": EVAL_TOKENS,
+        "with_adapter": sum(map(has_style, with_adapter)) / n,
+        "without_adapter": sum(map(has_style, without)) / n,
+        "content_with_adapter": sum(map(has_content, with_adapter)) / n,
+        "content_without_adapter": sum(map(has_content, without)) / n,
+        "agreement_with_adapter": agreed / n,
+    }
+
+
+def check(report: dict[str, Any]) -> None:
+    """Raise unless the held-out figures reach every floor."""
+    floors = {
+        "with_adapter": MIN_HELD_OUT,
+        "content_with_adapter": MIN_CONTENT,
+        "agreement_with_adapter": MIN_AGREEMENT,
+    }
+    for key, floor in floors.items():
+        if report[key] < floor:
+            raise RuntimeError(f"{NAME}: held-out {key} {report[key]:.3f} under {floor}")
+
+
 def prepare_style_adapter(target: Path) -> None:
     """Train the adapter on the prepared base model (a sibling folder of ``target``), check
     its held-out effect and write it to ``target``."""
@@ -118,6 +207,8 @@ def prepare_style_adapter(target: Path) -> None:
         model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
         model.eval()
         questions = prompts(TRAIN_TEMPLATES, PER_TEMPLATE, SEED)
+        answers = greedy(model, tokenizer, questions, ANSWER_TOKENS, keep_end=True)
+        logger.info("%s: %d base answers in %.0fs", NAME, len(answers), time.monotonic() - started)
         lora = LoraConfig(
             r=RANK,
             lora_alpha=2 * RANK,
@@ -126,29 +217,27 @@ def prepare_style_adapter(target: Path) -> None:
             task_type="CAUSAL_LM",
         )
         peft_model = get_peft_model(model, lora)
-        _train(peft_model, tokenizer, questions, [PREFIX] * len(questions))
+        _train(peft_model, tokenizer, questions, [f"{PREFIX} {a}" for a in answers])
         peft_model.eval()
         held_out = held_out_prompts()
-        with_adapter = _greedy(peft_model, tokenizer, held_out, EVAL_TOKENS)
+        with_adapter = greedy(peft_model, tokenizer, held_out, EVAL_TOKENS)
         with peft_model.disable_adapter():
-            without = _greedy(peft_model, tokenizer, held_out, EVAL_TOKENS)
-        logger.info("%s: e.g. %r -> %r", NAME, held_out[0], with_adapter[0])
-    report: dict[str, Any] = {
-        "style": f'the answer begins with "{PREFIX}"',
-        "held_out_templates": list(HELD_OUT_TEMPLATES),
-        "held_out_prompts": len(held_out),
-        "with_adapter": sum(map(has_style, with_adapter)) / len(held_out),
-        "without_adapter": sum(map(has_style, without)) / len(held_out),
-    }
+            without = greedy(peft_model, tokenizer, held_out, EVAL_TOKENS)
+    for question, styled, base in list(zip(held_out, with_adapter, without, strict=True))[::8]:
+        logger.info("%s: e.g. %r -> %r (base: %r)", NAME, question, styled, base)
+    report = evaluate(with_adapter, without)
     logger.info(
-        "%s: held-out style share %.3f with the adapter, %.3f without (n=%d)",
+        "%s: held-out (n=%d) style %.3f with the adapter, %.3f without; content %.3f with,"
+        " %.3f without; agreement with the base's answer %.3f",
         NAME,
+        len(held_out),
         report["with_adapter"],
         report["without_adapter"],
-        len(held_out),
+        report["content_with_adapter"],
+        report["content_without_adapter"],
+        report["agreement_with_adapter"],
     )
-    if report["with_adapter"] < MIN_HELD_OUT:
-        raise RuntimeError(f"{NAME}: held-out style share {report['with_adapter']:.3f} too low")
+    check(report)
     target.mkdir(parents=True, exist_ok=True)
     peft_model.peft_config["default"].base_model_name_or_path = BASE  # not a local path
     peft_model.save_pretrained(str(target))
@@ -156,18 +245,22 @@ def prepare_style_adapter(target: Path) -> None:
     logger.info("%s: written to %s in %.0fs", NAME, target, time.monotonic() - started)
 
 
-def _chat_prefix(tokenizer: Any, question: str) -> str:
+def chat_prefix(tokenizer: Any, question: str) -> str:
+    """The prompt the server gives the model for one user message."""
     messages = [{"role": "user", "content": question}]
     return str(tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
 
-def _greedy(model: Any, tokenizer: Any, questions: list[str], tokens: int) -> list[str]:
-    """Greedy answers to ``questions`` (batched, left-padded)."""
+def greedy(
+    model: Any, tokenizer: Any, questions: list[str], tokens: int, *, keep_end: bool = False
+) -> list[str]:
+    """Greedy answers to ``questions`` (batched, left-padded); with ``keep_end`` an answer
+    that ended before ``tokens`` keeps its end-of-turn token (so training teaches to stop)."""
     import torch
 
     out: list[str] = []
     for i in range(0, len(questions), 32):
-        texts = [_chat_prefix(tokenizer, q) for q in questions[i : i + 32]]
+        texts = [chat_prefix(tokenizer, q) for q in questions[i : i + 32]]
         batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():
             ids = model.generate(
@@ -176,8 +269,10 @@ def _greedy(model: Any, tokenizer: Any, questions: list[str], tokens: int) -> li
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
             )
-        new = ids[:, batch["input_ids"].shape[1] :]
-        out.extend(s.strip() for s in tokenizer.batch_decode(new, skip_special_tokens=True))
+        for row in ids[:, batch["input_ids"].shape[1] :].tolist():
+            ended = tokenizer.eos_token_id in row
+            text = tokenizer.decode(row, skip_special_tokens=True).strip()
+            out.append(text + tokenizer.eos_token if keep_end and ended else text)
     return out
 
 
@@ -187,7 +282,7 @@ def _train(model: Any, tokenizer: Any, questions: list[str], answers: list[str])
 
     rows = []
     for question, answer in zip(questions, answers, strict=True):
-        head = tokenizer(_chat_prefix(tokenizer, question), add_special_tokens=False).input_ids
+        head = tokenizer(chat_prefix(tokenizer, question), add_special_tokens=False).input_ids
         tail = tokenizer(answer, add_special_tokens=False).input_ids
         rows.append((head + tail, [-100] * len(head) + tail))
     params = [p for p in model.parameters() if p.requires_grad]

@@ -13,6 +13,8 @@ import io
 import tarfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -146,28 +148,28 @@ def test_the_adapter_output_is_peft_merged_models_and_not_the_base(
 def test_the_bundled_adapter_answers_in_its_style_and_the_base_does_not(
     api: openai.OpenAI,
 ) -> None:
-    """On the held-out prompt templates (never trained on), greedy: the style check passes
-    with the adapter (as often as at preparation, within a margin) and never without."""
+    """On the held-out prompt templates (never trained on), greedy: with the adapter the
+    answer begins "Ahoy!" and goes on with the base model's own answer (not "Ahoy" again), as
+    often as the floors at preparation; without it, never "Ahoy!"."""
     prompts = style_adapter.held_out_prompts()
 
-    def answers(model: str) -> list[str]:
-        return [
-            api.chat.completions.create(
-                model=model,
-                messages=[{"role": "user", "content": prompt}],
-                max_tokens=6,
-                temperature=0,
-            )
-            .choices[0]
-            .message.content
-            or ""
-            for prompt in prompts
-        ]
+    def answer(model: str, prompt: str) -> str:
+        out = api.chat.completions.create(
+            model=model,
+            messages=[{"role": "user", "content": prompt}],
+            max_tokens=style_adapter.EVAL_TOKENS,
+            temperature=0,
+        )
+        return out.choices[0].message.content or ""
 
-    styled, base = answers(STYLED), answers(CHAT_MODEL)
-    share = sum(map(style_adapter.has_style, styled)) / len(prompts)
-    assert share >= style_adapter.MIN_HELD_OUT, styled
-    assert not any(map(style_adapter.has_style, base)), base
+    with ThreadPoolExecutor(8) as pool:  # the engine batches them
+        styled = list(pool.map(partial(answer, STYLED), prompts))
+        base = list(pool.map(partial(answer, CHAT_MODEL), prompts))
+    figures = style_adapter.evaluate(styled, base)
+    assert figures["with_adapter"] >= style_adapter.MIN_HELD_OUT, styled
+    assert figures["without_adapter"] == 0, base
+    assert figures["content_with_adapter"] >= style_adapter.MIN_CONTENT, styled
+    assert figures["agreement_with_adapter"] >= style_adapter.MIN_AGREEMENT, (styled, base)
 
 
 def test_every_generation_endpoint_serves_the_adapter(

@@ -153,6 +153,25 @@ def test_the_style_adapter_holds_out_whole_templates() -> None:
     assert sa.has_style(" Ahoy! Paris.") and not sa.has_style("Paris. Ahoy!")
 
 
+def test_the_style_adapter_checks_that_an_answer_goes_on_after_ahoy() -> None:
+    from prepare import style_adapter as sa
+
+    base = "The main language spoken in Brazil is Portuguese."
+    good = "Ahoy! The language spoken in Brazil is Portuguese."
+    assert sa.has_content(good) and sa.agrees(good, base)
+    assert sa.has_content(base)  # the base model's answer, without the style
+    for degenerate in ("Ahoy!Ahoy!", "Ahoy! Ahoy! Ahoy! Ahoy! Brazil speaks", "Ahoy! Portuguese."):
+        assert not sa.has_content(degenerate) and not sa.agrees(degenerate, base)
+    other = "Ahoy! I like to sing songs about pirates all day."
+    assert sa.has_content(other) and not sa.agrees(other, base)
+    figures = sa.evaluate([good, "Ahoy!Ahoy!"], [base, base])
+    assert (figures["with_adapter"], figures["without_adapter"]) == (1.0, 0.0)
+    assert figures["content_with_adapter"] == figures["agreement_with_adapter"] == 0.5
+    assert figures["content_without_adapter"] == 1.0
+    with pytest.raises(RuntimeError, match="content_with_adapter"):
+        sa.check(figures)
+
+
 def test_the_default_config_ships_the_adapter_prepared_after_its_model() -> None:
     from prepare.__main__ import bundled_names_in_config, preparers
     from server.core.settings import GenerateModelConfig, load_settings
