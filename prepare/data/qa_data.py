@@ -1,10 +1,15 @@
 """Seeded generator of short factual contexts with questions and answer spans (extractive QA).
 
-A context is two to four facts about one subject (a person, a building, a company, an
-event, a city), each fact one sentence from that fact's sentence templates; one fact is
-asked about with one of its question templates. The last sentence template and the last
-question template of every fact, and separate name/place/object lists, are held out for
-the test split, so the held-out score measures whole unseen phrasings.
+A context is two to four facts about one subject (a person and their everyday life, a
+building, a company, an event, a mountain, a river), each fact one sentence from that fact's
+sentence templates; one fact is asked about with one of its question templates. The facts
+vary what users' own prose holds: measures with their unit, noun phrases with determiners and
+adjectives, names with titles, multi-word places, times of day, venues, dates, lists, moves
+from one city to another, answers inside longer clauses, several values of one type in one
+context, "It" and pronouns for the subject, and questions that say "she" or "the aunt". The
+last sentence template and the last question template of every fact, and separate
+name/place/object lists, are held out for the test split, so the held-out score measures
+whole unseen phrasings.
 
 Nothing is written to disk: ``build_qa(split)`` returns the same rows on every call.
 """
@@ -126,8 +131,26 @@ CITY = (
         "Naples",
         "Bergen",
         "Montreal",
+        "Cape Town",
+        "Buenos Aires",
+        "Hong Kong",
+        "New Delhi",
+        "Rio de Janeiro",
+        "Tel Aviv",
+        "Las Vegas",
     ],
-    ["Edinburgh", "Rotterdam", "Melbourne", "Kyoto", "Warsaw", "Valencia", "Atlanta", "Quito"],
+    [
+        "Kuala Lumpur",
+        "Mexico City",
+        "Edinburgh",
+        "Rotterdam",
+        "Melbourne",
+        "Kyoto",
+        "Warsaw",
+        "Valencia",
+        "Atlanta",
+        "Quito",
+    ],
 )
 COUNTRY = (
     [
@@ -329,17 +352,113 @@ MONTHS = [
     "December",
 ]
 NUMWORD = ["two", "three", "four", "five", "six", "seven"]
+COLOUR = (
+    ["red", "blue", "green", "black", "white", "yellow", "grey", "brown"],
+    ["purple", "orange", "silver"],
+)
+ADJ = (
+    ["old", "new", "small", "large", "wooden", "heavy", "cheap", "second-hand"],
+    ["antique", "tiny", "shiny"],
+)
+GOODS = (
+    [
+        "eggs",
+        "cheese",
+        "apples",
+        "bread",
+        "flowers",
+        "jam",
+        "vegetables",
+        "fish",
+        "olives",
+        "strawberries",
+    ],
+    ["mushrooms", "cherries", "soap", "wool"],
+)
+VEHICLE = (["van", "car", "truck", "motorbike", "scooter", "jeep"], ["minibus", "pickup"])
+FIELD = (
+    ["law", "history", "medicine", "physics", "music", "economics", "biology", "mathematics"],
+    ["geology", "philosophy", "linguistics", "astronomy"],
+)
+ANIMALS = (
+    ["goats", "sheep", "chickens", "horses", "pigs", "ducks"],
+    ["rabbits", "llamas", "geese"],
+)
+TRANSPORT = ["train", "flight", "bus", "ferry", "plane"]
+REASON = (
+    ["snow", "a storm", "heavy rain", "a strike", "engine trouble", "an accident"],
+    ["ice on the tracks", "a power cut", "strong wind"],
+)
+ITEM = (
+    ["wallet", "keys", "phone", "scarf", "hat", "gloves", "bag", "glasses", "notebook", "watch"],
+    ["passport"],
+)
+PLURAL = (
+    ["apples", "oranges", "sandwiches", "bananas", "tomatoes", "lemons", "cakes", "candles"],
+    ["pears", "peaches", "muffins"],
+)
+RELATIVE = ["brother", "sister", "son", "daughter", "mother", "father", "friend", "nephew"]
+OCCASION = ["Christmas", "a birthday", "the holidays", "graduation", "the wedding"]
+VENUE_PLACE = (
+    ["hall", "church", "school", "theatre", "library", "café", "park", "garden"],
+    ["barn", "chapel", "gallery"],
+)
+VENUE_ADJ = ["old", "new", "small", "big", "main", "little"]
+STREET = ["Street", "Road", "Lane", "Avenue", "Square"]
+ART = [("painting", "painted"), ("portrait", "painted"), ("mural", "painted"), ("map", "drawn")]
+TITLE = ["Dr.", "Professor", "Captain"]
+# Role nouns that can stand for a person subject ("my aunt"; the question says "the aunt").
+ROLE = (
+    [
+        ("aunt", "she"),
+        ("uncle", "he"),
+        ("grandfather", "he"),
+        ("sister", "she"),
+        ("neighbour", "he"),
+        ("cousin", "she"),
+        ("brother", "he"),
+    ],
+    [("godmother", "she"), ("landlord", "he")],
+)
+PLACE_NAME = (
+    [
+        "Arvel",
+        "Tessin",
+        "Orla",
+        "Kalda",
+        "Merro",
+        "Varna",
+        "Selby",
+        "Dunmor",
+        "Ravel",
+        "Hesk",
+        "Ilmar",
+        "Brenna",
+    ],
+    ["Ostra", "Belun", "Corrin", "Vashti"],
+)
+POSITION = (
+    ["defender", "striker", "midfielder", "winger", "captain", "referee"],
+    ["sweeper"],
+)
+SPORT_TEAM = ["football", "hockey", "handball", "rugby", "water polo"]
+REGIONS = ["countries", "towns", "regions", "provinces", "valleys"]
 
 
 @dataclass(frozen=True)
 class Fact:
-    """One kind of fact: its sentence templates and its (question template, answer slot)s."""
+    """One kind of fact: its sentence templates and its (question template, answer slot)s.
+
+    Every sentence template holds every slot its questions ask about.
+    """
 
     sentences: tuple[str, ...]
     questions: tuple[tuple[str, str], ...]
 
 
 # {S} is the subject's name ({SR} where a pronoun may stand for it at a sentence start).
+# Measures keep their unit in the answer ("12 metres", "three hours", "40 dollars"); counts of
+# things do not ("640", not "640 pupils"); noun phrases keep their determiner and adjectives.
 PERSON_FACTS = (
     Fact(
         (
@@ -408,15 +527,15 @@ PERSON_FACTS = (
     ),
     Fact(
         (
-            "{SR} bought a {OBJECT} for {PRICE} dollars.",
-            "Last year {S} bought an old {OBJECT}.",
-            "{SR} owns a {OBJECT} that belonged to {POSS} grandfather.",
-            "{S}'s most treasured possession is a {OBJECT}.",
+            "{SR} bought {OBJNP} for {PRICE}.",
+            "Last year {S} bought {OBJNP} at an auction in {CITY}.",
+            "{SR} owns {OBJNP} that belonged to {POSS} grandfather.",
+            "{S}'s most treasured possession is {OBJNP}.",
         ),
         (
-            ("What did {S} buy?", "OBJECT"),
-            ("What does {S} own?", "OBJECT"),
-            ("What object does {S} treasure?", "OBJECT"),
+            ("What did {S} buy?", "OBJNP"),
+            ("What does {S} own?", "OBJNP"),
+            ("What object does {S} treasure?", "OBJNP"),
         ),
     ),
     Fact(
@@ -460,6 +579,162 @@ PERSON_FACTS = (
     ),
 )
 
+# Everyday facts about a person: objects, durations, trips, lists, moves from one city to another.
+DAILY_FACTS = (
+    Fact(
+        (
+            "{SR} started {POSS} first job on {DATE}.",
+            "On {DATE}, {S} began working at {COMPANY}.",
+            "{S}'s first day at {COMPANY} was {DATE}, a rainy day in {CITY}.",
+            "{S} has worked at {COMPANY} since {DATE}.",
+        ),
+        (
+            ("When did {S} start working?", "DATE"),
+            ("On what date did {S} start {POSS} first job?", "DATE"),
+            ("Since when has {S} worked at {COMPANY}?", "DATE"),
+        ),
+    ),
+    Fact(
+        (
+            "{SR} plays as a {POSITION} for a {SPORT} team in {CITY}.",
+            "In {POSS} youth, {S} played {SPORT} in {CITY} as a {POSITION}.",
+            "{S}, a {POSITION} for many years, now coaches {SPORT} in {CITY}.",
+            "On the {SPORT} team of {CITY}, {S} was the {POSITION}.",
+        ),
+        (
+            ("What position does {S} play?", "POSITION"),
+            ("Which sport did {S} play?", "SPORT"),
+            ("Where did {S} play {SPORT}?", "CITY"),
+            ("What was {S}'s position?", "POSITION"),
+        ),
+    ),
+    Fact(
+        (
+            "Every summer {S} sells {GOODS} at the market in {CITY}.",
+            "{SR} sells {GOODS} from a stall in the main square of {CITY}.",
+            "At the Saturday market in {CITY}, {S} sells {GOODS} to tourists.",
+            "{SR} earns a little extra money selling {GOODS} in {CITY}.",
+        ),
+        (
+            ("What does {S} sell?", "GOODS"),
+            ("Where does {S} sell {GOODS}?", "CITY"),
+            ("What does {S} sell at the market?", "GOODS"),
+            ("What does {S} sell in {CITY}?", "GOODS"),
+        ),
+    ),
+    Fact(
+        (
+            "{SR} drives {VEHNP} to work every morning.",
+            "Each morning {S} takes {VEHNP} to the farm.",
+            "{SR} has driven {VEHNP} for years.",
+            "To get to work, {S} uses {VEHNP}.",
+        ),
+        (
+            ("What does {S} drive?", "VEHNP"),
+            ("What vehicle does {S} drive?", "VEHNP"),
+            ("How does {S} get to work?", "VEHNP"),
+        ),
+    ),
+    Fact(
+        (
+            "{SR} studied {FIELD} in {CITY} before becoming a {JOB}.",
+            "{S} went to university in {CITY}, where {PRON} studied {FIELD}.",
+            "After school, {S} studied {FIELD} at a college in {CITY}.",
+            "{S} has a degree in {FIELD} from a university in {CITY}.",
+        ),
+        (
+            ("What did {S} study?", "FIELD"),
+            ("Where did {S} study?", "CITY"),
+            ("Which subject did {S} study in {CITY}?", "FIELD"),
+            ("In which city did {S} go to university?", "CITY"),
+        ),
+    ),
+    Fact(
+        (
+            "{SR} kept {ANIMALS} for {DURATION}.",
+            "For {DURATION}, {S} raised {ANIMALS} on a farm near {CITY}.",
+            "{SR} looked after {ANIMALS} for {DURATION} before retiring.",
+            "{S} spent {DURATION} keeping {ANIMALS} in {POSS} garden.",
+        ),
+        (
+            ("How long did {S} keep {ANIMALS}?", "DURATION"),
+            ("What animals did {S} keep?", "ANIMALS"),
+            ("For how long did {S} look after {ANIMALS}?", "DURATION"),
+            ("How many years did {S} spend with {ANIMALS}?", "DURATION"),
+        ),
+    ),
+    Fact(
+        (
+            "{S}'s {TRANSPORT} to {CITY} was delayed by {DELAY} because of {REASON}.",
+            "Because of {REASON}, {S}'s {TRANSPORT} to {CITY} left {DELAY} late.",
+            "The {TRANSPORT} that {S} took to {CITY} arrived {DELAY} late after {REASON}.",
+            "{S} waited {DELAY} for {POSS} {TRANSPORT} to {CITY} because of {REASON}.",
+        ),
+        (
+            ("How long was {S}'s {TRANSPORT} delayed?", "DELAY"),
+            ("Where was {S}'s {TRANSPORT} going?", "CITY"),
+            ("Why was {S}'s {TRANSPORT} late?", "REASON"),
+            ("Where was {S} travelling to?", "CITY"),
+            ("How long did {S} have to wait?", "DELAY"),
+        ),
+    ),
+    Fact(
+        (
+            "{SR} moved from {CITY} to {CITY2} in {YEAR}.",
+            "In {YEAR}, {S} left {CITY} and moved to {CITY2}.",
+            "{S} grew up in {CITY} but has lived in {CITY2} since {YEAR}.",
+            "{S} swapped {CITY} for {CITY2} in {YEAR}.",
+        ),
+        (
+            ("Where did {S} move to?", "CITY2"),
+            ("Where did {S} live before {YEAR}?", "CITY"),
+            ("Which city did {S} leave?", "CITY"),
+            ("When did {S} move to {CITY2}?", "YEAR"),
+            ("Where does {S} live now?", "CITY2"),
+        ),
+    ),
+    Fact(
+        (
+            "{SR} gave {POSS} {RELATIVE} {GIFT} for {OCCASION}.",
+            "For {OCCASION}, {S} bought {POSS} {RELATIVE} {GIFT}.",
+            "{S}'s {RELATIVE} got {GIFT} from {S} for {OCCASION}.",
+            "The present that {S} chose for {POSS} {RELATIVE} was {GIFT}.",
+        ),
+        (
+            ("What did {S} give {POSS} {RELATIVE}?", "GIFT"),
+            ("What present did {S} get for {POSS} {RELATIVE}?", "GIFT"),
+            ("What did {S}'s {RELATIVE} receive?", "GIFT"),
+        ),
+    ),
+    Fact(
+        (
+            "{SR} lost {POSSITEM} in {CITY} on {WEEKDAY}.",
+            "On {WEEKDAY}, {S} forgot {POSSITEM} at a café in {CITY}.",
+            "{SR} left {POSSITEM} on a bench in {CITY} last {WEEKDAY}.",
+            "{S} could not find {POSSITEM} after a day out in {CITY} on {WEEKDAY}.",
+        ),
+        (
+            ("What did {S} lose?", "POSSITEM"),
+            ("In which city did {S} lose something?", "CITY"),
+            ("What did {S} leave behind?", "POSSITEM"),
+            ("What was {S} missing?", "POSSITEM"),
+        ),
+    ),
+    Fact(
+        (
+            "{SR} bought {COUNT} {PLURAL}, a loaf of bread and some milk.",
+            "For the picnic {S} packed {COUNT} {PLURAL}, a blanket and a bottle of water.",
+            "{S}'s basket held {COUNT} {PLURAL}, a bag of rice and some cheese.",
+            "On {POSS} way home {S} picked up {COUNT} {PLURAL} and a newspaper.",
+        ),
+        (
+            ("How many {PLURAL} did {S} get?", "COUNT"),
+            ("How many {PLURAL} did {S} have?", "COUNT"),
+            ("How many {PLURAL} did {S} pick up?", "COUNT"),
+        ),
+    ),
+)
+
 THING_FACTS = (
     Fact(
         (
@@ -489,15 +764,15 @@ THING_FACTS = (
     ),
     Fact(
         (
-            "The {B} is {HEIGHT} metres tall.",
-            "The {B} rises {HEIGHT} metres above the ground.",
-            "At {HEIGHT} metres, the {B} is the tallest building in the area.",
-            "The height of the {B} is {HEIGHT} metres.",
+            "The {B} is {HEIGHT} tall.",
+            "The {B} rises {HEIGHT} above the ground.",
+            "At {HEIGHT}, the {B} is the tallest building in the area.",
+            "The height of the {B} is {HEIGHT}.",
         ),
         (
             ("How tall is the {B}?", "HEIGHT"),
-            ("What is the height of the {B} in metres?", "HEIGHT"),
-            ("How many metres high is the {B}?", "HEIGHT"),
+            ("What is the height of the {B}?", "HEIGHT"),
+            ("How high is the {B}?", "HEIGHT"),
         ),
     ),
     Fact(
@@ -524,6 +799,32 @@ THING_FACTS = (
             ("How many people visit the {B} every year?", "VISITORS"),
             ("How many visitors does the {B} have each year?", "VISITORS"),
             ("How many tourists see the {B} annually?", "VISITORS"),
+        ),
+    ),
+    Fact(
+        (
+            "The {B} is owned by {P2}.",
+            "The {B} belongs to {P2}, who bought it in {YEAR}.",
+            "The owner of the {B} is {P2}.",
+            "Since {YEAR} the {B} has been the property of {P2}.",
+        ),
+        (
+            ("Who owns the {B}?", "P2"),
+            ("Who is the owner of the {B}?", "P2"),
+            ("To whom does the {B} belong?", "P2"),
+        ),
+    ),
+    Fact(
+        (
+            "The most famous {ART} in the {B} was {MADE} by {P2}.",
+            "The {B} is known for a {ART} {MADE} by {P2} in {YEAR}.",
+            "Inside the {B} there is a large {ART} that was {MADE} by {P2}.",
+            "Visitors to the {B} come to see a {ART} {MADE} by {P2}.",
+        ),
+        (
+            ("Who {MADE_Q} the {ART} in the {B}?", "P2"),
+            ("Who made the famous {ART}?", "P2"),
+            ("Whose {ART} can be seen in the {B}?", "P2"),
         ),
     ),
 )
@@ -594,6 +895,20 @@ COMPANY_FACTS = (
             ("How large is the staff of {C}?", "STAFF"),
         ),
     ),
+    Fact(
+        (
+            "{C} moved its head office from {CITY} to {CITY2} in {YEAR}.",
+            "In {YEAR}, {C} left {CITY} and opened new offices in {CITY2}.",
+            "{C} was based in {CITY} until {YEAR}, when it moved to {CITY2}.",
+            "{C} swapped its offices in {CITY} for a building in {CITY2} in {YEAR}.",
+        ),
+        (
+            ("Where did {C} move its head office to?", "CITY2"),
+            ("Where was {C} based before {YEAR}?", "CITY"),
+            ("Which city did {C} leave?", "CITY"),
+            ("Where are {C}'s offices now?", "CITY2"),
+        ),
+    ),
 )
 
 EVENT_FACTS = (
@@ -638,15 +953,15 @@ EVENT_FACTS = (
     ),
     Fact(
         (
-            "The winner received a {OBJECT}.",
-            "As a prize, the winner was given a {OBJECT}.",
-            "The prize was a {OBJECT}.",
-            "A {OBJECT} was awarded to the winner.",
+            "The winner received {OBJNP}.",
+            "As a prize, the winner was given {OBJNP}.",
+            "The prize was {OBJNP}.",
+            "{OBJNP} was awarded to the winner.",
         ),
         (
-            ("What did the winner receive?", "OBJECT"),
-            ("What was the prize?", "OBJECT"),
-            ("What was the winner given?", "OBJECT"),
+            ("What did the winner receive?", "OBJNP"),
+            ("What was the prize?", "OBJNP"),
+            ("What was the winner given?", "OBJNP"),
         ),
     ),
     Fact(
@@ -662,7 +977,146 @@ EVENT_FACTS = (
             ("How many entrants were there in the {E}?", "ENTRANTS"),
         ),
     ),
+    Fact(
+        (
+            "The {E} starts at {TIME} on {WEEKDAY}.",
+            "On {WEEKDAY} the {E} begins at {TIME} in {VENUE}.",
+            "Doors open for the {E} at {TIME}, and the first guests arrive early.",
+            "The {E} gets under way at {TIME} on {WEEKDAY}.",
+        ),
+        (
+            ("What time does the {E} start?", "TIME"),
+            ("When does the {E} begin?", "TIME"),
+            ("When does the {E} start?", "TIME"),
+            ("At what time does the {E} start?", "TIME"),
+        ),
+    ),
+    Fact(
+        (
+            "The {E} takes place in {VENUE}.",
+            "This year the {E} will be held in {VENUE} at {TIME}.",
+            "The {E} moves to {VENUE} for the first time.",
+            "The venue for the {E} is {VENUE}.",
+        ),
+        (
+            ("Where is the {E}?", "VENUE"),
+            ("Where will the {E} be held?", "VENUE"),
+            ("Where does the {E} take place?", "VENUE"),
+            ("What is the venue of the {E}?", "VENUE"),
+        ),
+    ),
+    Fact(
+        (
+            "Tickets for the {E} cost {PRICE}.",
+            "Entry to the {E} costs {PRICE} for adults.",
+            "A ticket for the {E} is {PRICE}, and children go free.",
+            "The {E} charges {PRICE} for a ticket.",
+        ),
+        (
+            ("How much do tickets for the {E} cost?", "PRICE"),
+            ("How much does a ticket cost?", "PRICE"),
+            ("What is the price of a ticket for the {E}?", "PRICE"),
+        ),
+    ),
 )
+
+MOUNTAIN_FACTS = (
+    Fact(
+        (
+            "{G} lies in {COUNTRY}.",
+            "{G} is in the north of {COUNTRY}, close to the border.",
+            "{G} is the highest peak in {COUNTRY}.",
+            "Climbers travel to {COUNTRY} to reach {G}.",
+        ),
+        (
+            ("In which country is {G}?", "COUNTRY"),
+            ("Where is {G}?", "COUNTRY"),
+            ("Which country is {G} in?", "COUNTRY"),
+        ),
+    ),
+    Fact(
+        (
+            "{G} rises to {ELEV}.",
+            "The summit of {G} is {ELEV} above sea level.",
+            "{G} is {ELEV} high and covered in snow all year.",
+            "At {ELEV}, {G} towers over the valley.",
+        ),
+        (
+            ("How high is {G}?", "ELEV"),
+            ("What is the height of {G}?", "ELEV"),
+            ("How tall is {G}?", "ELEV"),
+        ),
+    ),
+    Fact(
+        (
+            "{G} was first climbed by {P2} in {YEAR}.",
+            "In {YEAR}, {P2} became the first person to reach the top of {G}.",
+            "The first ascent of {G} was made by {P2} in {YEAR}.",
+            "{P2} reached the summit of {G} first, in {YEAR}.",
+        ),
+        (
+            ("Who first climbed {G}?", "P2"),
+            ("When was {G} first climbed?", "YEAR"),
+            ("Who was the first to reach the top of {G}?", "P2"),
+            ("In what year did someone first reach the top of {G}?", "YEAR"),
+        ),
+    ),
+)
+
+RIVER_FACTS = (
+    Fact(
+        (
+            "The {R} flows into {WATER}.",
+            "After passing {CITY}, the {R} empties into {WATER}.",
+            "The {R} runs for many miles until it reaches {WATER}.",
+            "The {R} ends in {WATER}, far to the south.",
+        ),
+        (
+            ("Where does the {R} flow into?", "WATER"),
+            ("Into what does the {R} flow?", "WATER"),
+            ("What does the {R} flow into?", "WATER"),
+        ),
+    ),
+    Fact(
+        (
+            "The {R} flows through {NUMWORD} {REGIONS}.",
+            "On its way to the sea, the {R} passes through {NUMWORD} {REGIONS}.",
+            "The {R} crosses {NUMWORD} {REGIONS} before it reaches {WATER}.",
+            "There are {NUMWORD} {REGIONS} along the course of the {R}.",
+        ),
+        (
+            ("How many {REGIONS} does the {R} flow through?", "NUMWORD"),
+            ("Through how many {REGIONS} does the {R} pass?", "NUMWORD"),
+            ("How many {REGIONS} lie along the {R}?", "NUMWORD"),
+        ),
+    ),
+    Fact(
+        (
+            "The {R} is {LENGTH} long.",
+            "The {R} stretches for {LENGTH} through {COUNTRY}.",
+            "With a length of {LENGTH}, the {R} is the longest river in {COUNTRY}.",
+            "The {R} covers {LENGTH} from its source to the sea.",
+        ),
+        (
+            ("How long is the {R}?", "LENGTH"),
+            ("What is the length of the {R}?", "LENGTH"),
+            ("How far does the {R} run?", "LENGTH"),
+        ),
+    ),
+)
+
+KIND_FACTS = {
+    "person": PERSON_FACTS,
+    "daily": DAILY_FACTS,
+    "thing": THING_FACTS,
+    "company": COMPANY_FACTS,
+    "event": EVENT_FACTS,
+    "mountain": MOUNTAIN_FACTS,
+    "river": RIVER_FACTS,
+}
+KINDS = ["person", "daily", "daily", "thing", "company", "event", "event", "mountain", "river"]
+# How each kind's subject opens a sentence; after the first mention "It" may stand for it.
+SUBJECT_OPENING = {"thing": "The {B} ", "event": "The {E} ", "company": "{C} ", "river": "The {R} "}
 
 # Sentences that answer nothing, mixed into contexts as distractors.
 FILLERS = (
@@ -673,9 +1127,59 @@ FILLERS = (
     "Nobody expected what happened next.",
     "The story is told in many schools.",
     "Photos from that time are kept in the city archive.",
+    "A second visit is planned for next year, when the roads will be repaired.",
+    "The nearest station is a short walk away.",
 )
 
-_SLOT = re.compile(r"\{([A-Z0-9]+)\}")
+_SLOT = re.compile(r"\{([A-Z0-9_]+)\}")
+_NUMWORDS = [
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "twenty",
+    "forty",
+]
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _number(rng: random.Random, low: int, high: int) -> str:
+    """A count in digits (with a thousands comma) or, when small, sometimes in words."""
+    value = rng.randint(low, high)
+    if value <= 12 and rng.random() < 0.5:
+        return _NUMWORDS[value - 2] if value >= 2 else "one"
+    return f"{value:,}"
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def _time(rng: random.Random) -> str:
+    hour = rng.randint(1, 11)
+    return rng.choice(
+        [
+            f"{_NUMWORDS[hour - 2] if hour >= 2 else 'one'} o'clock",
+            f"half past {hour}",
+            f"{hour}:{rng.choice(['00', '15', '30', '45'])}",
+            f"{hour} {rng.choice(['am', 'pm'])}",
+            f"{hour}.30 in the {rng.choice(['morning', 'evening'])}",
+            "noon",
+        ]
+    )
+
+
+def _name(rng: random.Random, k: int, first: int) -> str:
+    """A full name, sometimes with a title in front ("Dr. Anna Keller")."""
+    name = f"{FIRST[k][first]} {rng.choice(LAST[k])}"
+    return f"{rng.choice(TITLE)} {name}" if rng.random() < 0.12 else name
 
 
 def _values(rng: random.Random, test: bool) -> dict[str, str]:
@@ -687,9 +1191,11 @@ def _values(rng: random.Random, test: bool) -> dict[str, str]:
     first, second = rng.sample(range(len(FIRST[k])), 2)
     city, city2 = rng.sample(CITY[k], 2)
     year = rng.randint(1820, 2022)
+    art, made = rng.choice(ART)
+    place = pick(PLACE_NAME)
     return {
-        "S": f"{FIRST[k][first]} {pick(LAST)}",
-        "P2": f"{FIRST[k][second]} {pick(LAST)}",
+        "S": _name(rng, k, first),
+        "P2": _name(rng, k, second),
         "YEAR": str(year),
         "DATE": f"{rng.randint(1, 28)} {rng.choice(MONTHS)} {year}",
         "CITY": city,
@@ -698,15 +1204,40 @@ def _values(rng: random.Random, test: bool) -> dict[str, str]:
         "COMPANY": pick(COMPANY),
         "C": pick(COMPANY),
         "JOB": pick(JOB),
-        "OBJECT": pick(OBJECT),
         "PRODUCT": pick(PRODUCT),
         "B": f"{pick(BUILDING_NAME)} {pick(BUILDING)}",
         "E": f"{pick(BUILDING_NAME)} {pick(EVENT)}",
+        "G": f"Mount {place}",
+        "R": f"{place} river",
+        "WATER": rng.choice(["the {} Sea", "Lake {}", "the Bay of {}"]).format(pick(PLACE_NAME)),
+        "REGIONS": rng.choice(REGIONS),
+        "POSITION": pick(POSITION),
+        "SPORT": rng.choice(SPORT_TEAM),
         "BOOK": pick(BOOK),
         "NUM": str(rng.randint(2, 30)),
         "NUMWORD": rng.choice(NUMWORD),
-        "PRICE": str(rng.choice([50, 120, 300, 450, 800, 1200, 2500])),
-        "HEIGHT": str(rng.randint(20, 400)),
+        "COUNT": _number(rng, 2, 400),
+        "PRICE": rng.choice(["{} dollars", "{} euros", "{} pounds"]).format(_number(rng, 2, 900)),
+        "HEIGHT": f"{rng.randint(20, 400)} metres",
+        "ELEV": f"{rng.randint(1200, 8800):,} {rng.choice(['metres', 'metres', 'feet'])}",
+        "LENGTH": f"{_number(rng, 40, 3000)} {rng.choice(['kilometres', 'miles'])}",
+        "DURATION": f"{_number(rng, 2, 60)} years",
+        "DELAY": f"{_number(rng, 2, 50)} {rng.choice(['hours', 'minutes', 'days'])}",
+        "TIME": _time(rng),
+        "VENUE": f"the {rng.choice(VENUE_ADJ)} {pick(VENUE_PLACE)} on {pick(BUILDING_NAME)} "
+        + rng.choice(STREET),
+        "GOODS": pick(GOODS),
+        "FIELD": pick(FIELD),
+        "ANIMALS": pick(ANIMALS),
+        "TRANSPORT": rng.choice(TRANSPORT),
+        "REASON": pick(REASON),
+        "PLURAL": pick(PLURAL),
+        "RELATIVE": rng.choice(RELATIVE),
+        "OCCASION": rng.choice(OCCASION),
+        "WEEKDAY": rng.choice(WEEKDAYS),
+        "ART": art,
+        "MADE": made,
+        "MADE_Q": "painted" if made == "painted" else "drew",
         "VISITORS": f"{rng.randint(1, 900)},000"
         if rng.random() < 0.6
         else str(rng.randint(2, 9)) + " million",
@@ -727,28 +1258,53 @@ def _render(template: str, values: dict[str, str]) -> tuple[str, dict[str, tuple
         spans.setdefault(match.group(1), (len(text), len(text) + len(value)))
         text += value
         pos = match.end()
-    return text + template[pos:], spans
+    text += template[pos:]
+    return text[:1].upper() + text[1:], spans
 
 
-def _subject_forms(rng: random.Random, values: dict[str, str], kind: str) -> None:
-    """Pronouns for a person subject (he or she, at random)."""
-    if kind == "person":
-        she = rng.random() < 0.5
-        values["PRON"], values["POSS"] = ("she", "her") if she else ("he", "his")
-        values["SUBJ"] = "She" if she else "He"
+def _subject_forms(rng: random.Random, values: dict[str, str], kind: str, test: bool) -> None:
+    """Pronouns for a person subject, which may be a role ("my aunt") instead of a name;
+    noun phrases whose determiner or adjective depends on them."""
+    she = rng.random() < 0.5
+    values["SQ"] = values["S"]
+    if kind in ("person", "daily") and rng.random() < 0.2:
+        role, pronoun = rng.choice(ROLE[1 if test else 0])
+        values["S"], values["SQ"] = f"{rng.choice(['my', 'our'])} {role}", f"the {role}"
+        she = pronoun == "she"
+    values["PRON"], values["POSS"] = ("she", "her") if she else ("he", "his")
+    values["SUBJ"] = "She" if she else "He"
+    k = 1 if test else 0
+
+    def phrase(noun: str, possessive: bool) -> str:
+        describe = rng.random()
+        if describe < 0.35:
+            noun = f"{rng.choice(COLOUR[k])} {noun}"
+        elif describe < 0.6:
+            noun = f"{rng.choice(ADJ[k])} {noun}"
+        if possessive and rng.random() < 0.5:
+            return f"{values['POSS']} {noun}"
+        return f"{_article(noun)} {noun}"
+
+    values["OBJNP"] = phrase(rng.choice(OBJECT[k]), possessive=False)
+    values["GIFT"] = phrase(rng.choice(OBJECT[k] + ITEM[k]), possessive=False)
+    values["VEHNP"] = phrase(rng.choice(VEHICLE[k]), possessive=True)
+    values["POSSITEM"] = f"{values['POSS']} {rng.choice(ITEM[k])}"
+
+
+def _question(rng: random.Random, template: str, values: dict[str, str], kind: str) -> str:
+    """The question; about a person it may say "she" or "his" where the context named them."""
+    if kind in ("person", "daily") and not template.startswith("{S}") and rng.random() < 0.15:
+        template = template.replace("{S}'s", "{POSS}").replace("{S}", "{PRON}")
+    text, _ = _render(template, {**values, "S": values["SQ"]})
+    return text
 
 
 def qa_example(rng: random.Random, test: bool) -> dict[str, object]:
     """One context with one question about it and the answer's character span."""
-    kind = rng.choice(["person", "person", "thing", "company", "event"])
-    facts = {
-        "person": PERSON_FACTS,
-        "thing": THING_FACTS,
-        "company": COMPANY_FACTS,
-        "event": EVENT_FACTS,
-    }[kind]
+    kind = rng.choice(KINDS)
+    facts = KIND_FACTS[kind]
     values = _values(rng, test)
-    _subject_forms(rng, values, kind)
+    _subject_forms(rng, values, kind, test)
     chosen = rng.sample(range(len(facts)), rng.randint(2, min(4, len(facts))))
     asked = rng.choice(chosen)
     sentences: list[tuple[str, int]] = []
@@ -766,19 +1322,22 @@ def qa_example(rng: random.Random, test: bool) -> dict[str, object]:
     question_template, slot = (
         facts[asked].questions[-1] if test else rng.choice(facts[asked].questions[:-1])
     )
+    opening = SUBJECT_OPENING.get(kind)
     for template, index in sentences:
         if "{SR}" in template:
             # The first mention names the subject; later ones may be a pronoun.
-            use_pronoun = named and kind == "person" and rng.random() < 0.6
+            use_pronoun = named and kind in ("person", "daily") and rng.random() < 0.6
             template = template.replace("{SR}", "{SUBJ}" if use_pronoun else "{S}")
-        if "{S}" in template:
+        elif opening and named and template.startswith(opening) and rng.random() < 0.4:
+            template = "It " + template[len(opening) :]
+        if "{S}" in template or (opening and opening.strip() in template):
             named = True
         text, spans = _render(template, values)
         if index == asked:
             start, end = spans[slot]
             answer_span = (len(context) + start, len(context) + end)
         context += text + " "
-    question, _ = _render(question_template, values)
+    question = _question(rng, question_template, values, kind)
     context = context.rstrip()
     start, end = answer_span
     return {"context": context, "question": question, "answer": context[start:end], "start": start}

@@ -36,10 +36,10 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = Path(os.environ.get("INFERENCE_MODELS_DIR", REPO / "models"))
-# Floors on the hand-written sets (prepare/data/*.handwritten.jsonl), four answers below the
-# figures the prepared models reach (README, "Models and their quality": 24/40 and 40/42), so
-# that training on another thread count (other float sums) does not trip them.
-QA_HANDWRITTEN_EXACT = 0.5
+# Floors on the hand-written sets (prepare/data/*.handwritten.jsonl), four or five answers below
+# the figures the prepared models reach (README, "Models and their quality": 37/40 and 40/42),
+# so that training on another thread count (other float sums) does not trip them.
+QA_HANDWRITTEN_EXACT = 0.8
 ZERO_SHOT_HANDWRITTEN = 0.85
 
 

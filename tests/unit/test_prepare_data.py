@@ -181,3 +181,45 @@ def test_the_default_config_ships_the_adapter_prepared_after_its_model() -> None
     names = bundled_names_in_config([])
     assert names.index("smollm2-ahoy") == names.index(chat.name) + 1
     assert set(names) <= set(preparers())
+
+
+def test_qa_answers_slice_their_contexts_and_held_out_values_stay_out_of_training() -> None:
+    from prepare.data import qa_data
+
+    train, test = qa_data.build_qa("train", 400), qa_data.build_qa("test", 120)
+    assert test == qa_data.build_qa("test", 120)  # seeded: the same rows every time
+    for row in train + test:
+        start, answer = int(str(row["start"])), str(row["answer"])
+        assert answer.strip() == answer != ""
+        assert str(row["context"])[start : start + len(answer)] == answer
+    pools = [v for v in vars(qa_data).values() if isinstance(v, tuple) and len(v) == 2]
+    pools = [p for p in pools if all(isinstance(side, list) for side in p)]
+    assert len(pools) >= 20
+    for train_values, test_values in pools:
+        assert not set(train_values) & set(test_values), train_values
+    train_contexts = " ".join(str(r["context"]) for r in train)
+    for name in qa_data.CITY[1] + qa_data.OBJECT[1] + qa_data.GOODS[1]:
+        assert name not in train_contexts, name
+    assert not {r["question"] for r in train} & {r["question"] for r in test}
+
+
+def test_qa_training_asks_every_kind_of_answer() -> None:
+    from prepare.data import qa_data
+
+    rows = qa_data.build_qa("train", 1200)
+    questions = " ".join(str(r["question"]) for r in rows)
+    for opening in (
+        "When ",
+        "In what year",
+        "Who ",
+        "Where ",
+        "Which city",
+        "How many ",
+        "How long",
+    ):
+        assert opening in questions, opening
+    answers = [str(r["answer"]) for r in rows]
+    # Measures keep their unit; noun phrases keep their determiner.
+    assert any(a.endswith((" metres", " years", " hours")) for a in answers)
+    assert any(a.startswith(("a ", "an ", "his ", "her ")) for a in answers)
+    assert any(a.startswith("the ") and " on " in a for a in answers)  # a venue
