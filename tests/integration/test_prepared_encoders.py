@@ -36,10 +36,11 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 MODELS_DIR = Path(os.environ.get("INFERENCE_MODELS_DIR", REPO / "models"))
-# Floors on the hand-written sets (prepare/data/*.handwritten.jsonl), four or five answers below
-# the figures the prepared models reach (README, "Models and their quality": 37/40 and 40/42),
-# so that training on another thread count (other float sums) does not trip them.
-QA_HANDWRITTEN_EXACT = 0.8
+# Floors on the hand-written sets (prepare/data/*.handwritten.jsonl), several answers below the
+# figures the prepared models reach (README, "Models and their quality": 37/40 and 40/42), so
+# that training on another CPU or thread count (other float sums) does not trip them; QA's is
+# the target its issue set (exact match 0.75).
+QA_HANDWRITTEN_EXACT = 0.75
 ZERO_SHOT_HANDWRITTEN = 0.85
 
 
