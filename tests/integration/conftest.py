@@ -11,13 +11,17 @@ more fill a 24 GiB machine)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 import pytest
 from transformers import AutoTokenizer
 
+from tests.support.browser import checked_page, chromium
 from tests.support.server import MODELS_DIR, ServerProcess, served
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 SHARED_SERVERS = ("chat_server", "tools_server")
 _last_user: dict[str, str] = {}  # shared server -> node id of the last test that uses it
@@ -98,6 +102,20 @@ def tools_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     with served(tmp_path_factory, "tools", config) as proc:
         _running["tools_server"] = proc
         yield proc
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium for a module's browser tests (tests.support.browser)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh page of it; the test fails on any uncaught error in its scripts."""
+    with checked_page(browser) as fresh:
+        yield fresh
 
 
 def _module(item: pytest.Item) -> str:

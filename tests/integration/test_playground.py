@@ -22,11 +22,11 @@ import httpx
 import pytest
 
 from tests.support.app import fake_client
-from tests.support.browser import checked_page, chromium, local_origins
+from tests.support.browser import local_origins
 from tests.support.server import ServerProcess, served
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.integration
 
@@ -91,18 +91,6 @@ def auth_server(
     }
     with served(tmp_path_factory, "playground-auth", config) as proc:
         yield proc
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with checked_page(browser) as fresh:
-        yield fresh
 
 
 def open_view(page: Page, server: ServerProcess, view: str) -> None:

@@ -7,16 +7,14 @@ what the server said, where it said it (code-point offsets), and nothing else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.browser import checked_page, chromium
 from tests.support.server import ServerProcess
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.integration
 
@@ -29,18 +27,6 @@ CONTEXT = (
 QUESTION = "When was the Eiffel Tower completed?"
 TEXT = "The central bank raised interest rates by half a point on Thursday."
 LABELS = ["economy", "sports", "cooking", "politics", "weather"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    with checked_page(browser) as fresh:
-        yield fresh
 
 
 def open_view(page: Page, server: ServerProcess, view: str) -> None:
