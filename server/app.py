@@ -26,7 +26,7 @@ from server.core.metrics import Metrics
 from server.core.registry import HasAdapters, ModelRegistry, ServedModel
 from server.core.settings import EncoderModelConfig, GenerateModelConfig, Settings
 from server.core.supervisor import load_and_watch, stop_all
-from server.encoders.router import encoders_router
+from server.encoders.router import encoder_lane, encoders_router
 from server.generation.messages.router import messages_router
 from server.generation.responses.router import responses_router
 from server.generation.responses.service import ResponsesService
@@ -36,6 +36,7 @@ from server.http.auth import ApiKeyMiddleware
 from server.http.cors import install_cors
 from server.http.drain import DrainMiddleware
 from server.http.errors import install_error_handlers
+from server.http.fast_lane import FastLaneMiddleware
 from server.http.guard import RequestGuardMiddleware
 from server.http.key_limits import KeyLimitsMiddleware
 from server.http.models import models_router
@@ -152,6 +153,8 @@ def create_app(
     if settings.metrics_require_auth:
         open_paths = open_paths - {probes.METRICS_PATH}
     open_paths |= playground.open_paths(settings)
+    # The hot encoder endpoints, innermost: past every check below, before FastAPI's router.
+    app.add_middleware(FastLaneMiddleware, routes=encoder_lane(state.registry, settings.limits))
     # Limits and usage run inside the key check, which sets the request's key.
     app.add_middleware(KeyLimitsMiddleware, limiter=keys.limiter, usage=keys)
     app.add_middleware(

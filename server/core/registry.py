@@ -90,9 +90,10 @@ M = TypeVar("M", bound=ServedModel)
 def served_tasks(model: ServedModel) -> tuple[str, ...]:
     """Every task ``model`` serves: its configured one, and more for some (an embedder
     also reranks and scores)."""
-    if isinstance(model, ServesSeveralTasks):
-        return model.tasks
-    return (model.task,)
+    # Not isinstance(model, ServesSeveralTasks): a runtime protocol check reads every member
+    # of the protocol, on every request.
+    tasks = getattr(model, "tasks", None)
+    return tasks if isinstance(tasks, tuple) else (model.task,)
 
 
 class ModelRegistry:

@@ -71,6 +71,7 @@ class EncoderModel:
         self._batcher: DynamicBatcher[Features, np.ndarray] | None = None
         self._text: TextEncoder | None = None
         self._description: ModelDescription | None = None
+        self._tasks: tuple[str, ...] = (config.task,)  # all of them once loaded
         self._stopped = False
         metrics.track_queue_depth(self.name, self.task, lambda: self._gauge("queued"))
         metrics.track_waiting(self.name, self.task, lambda: self._gauge("waiting_requests"))
@@ -142,6 +143,7 @@ class EncoderModel:
             stride = description.max_length // WINDOW_STRIDE_SHARE
         self._text = await asyncio.to_thread(TextEncoder, description, window_stride=stride)
         self._description = description
+        self._tasks = served_tasks(self.task, description)
         batcher: DynamicBatcher[Features, np.ndarray] = DynamicBatcher(
             self._pool.run,
             config.batching,
@@ -192,9 +194,7 @@ class EncoderModel:
     @property
     def tasks(self) -> tuple[str, ...]:
         """Every task this model serves (its configured one until it is loaded)."""
-        if self._description is None:
-            return (self.task,)
-        return served_tasks(self.task, self._description)
+        return self._tasks
 
     @property
     def prompts(self) -> dict[str, str] | None:
