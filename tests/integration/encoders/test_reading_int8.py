@@ -9,8 +9,9 @@ per output channel and its activations to uint8 with one range per tensor at run
 MiniLM that leaves hidden states at cosine 0.97-0.99 to fp32's (docs/performance.md), and
 heads fitted on frozen features amplify that more than heads trained with their encoder. Every
 score is a probability; each TOLERANCE is 1.4-2x the largest difference measured on this set
-(QA 0.14, zero-shot 0.07, multi-label 0.11, fill-mask 0.015), and where fp32's best beats its
-second by more than twice the tolerance, int8 must choose the same best.
+(on an AVX2 Xeon QA 0.14, zero-shot 0.07, multi-label 0.11, fill-mask 0.015; on an AVX-512
+VNNI EPYC, whose int8 kernels round differently, 0.21, 0.08, 0.16 and 0.032), and where fp32's
+best beats its second by more than twice the tolerance, int8 must choose the same best.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.integration
 
 # The largest difference allowed between a score and its fp32 score (see the module's doc).
-TOLERANCE = {"qa": 0.25, "zero-shot": 0.1, "zero-shot multi-label": 0.15, "fill-mask": 0.03}
+TOLERANCE = {"qa": 0.3, "zero-shot": 0.12, "zero-shot multi-label": 0.25, "fill-mask": 0.05}
 CONTEXTS = [context for context, _ in QA_EXAMPLES]
 QUESTIONS = [[question for question, _ in items] for _, items in QA_EXAMPLES]
 TEXTS = [text for text, _ in ZERO_SHOT_EXAMPLES]
