@@ -16,6 +16,7 @@ slash). A bug (any other exception) goes up to the app's 500 handler, as from a 
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class LaneRoute:
     handle: Callable[[Any, Request], Awaitable[Response]]
 
 
+@functools.lru_cache(maxsize=64)  # clients send the same few content types
 def _is_json(content_type: str | None) -> bool:
     # FastAPI's strict content type: only application/json and application/*+json are JSON.
     if not content_type:

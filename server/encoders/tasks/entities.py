@@ -42,6 +42,7 @@ class _Token:
     start: int
     end: int
     is_subword: bool
+    index: int  # its row in the window's scores
 
 
 def _tokens(text: str, encoding: Encoding, scores: np.ndarray, vocab: Vocabulary) -> list[_Token]:
@@ -61,7 +62,7 @@ def _tokens(text: str, encoding: Encoding, scores: np.ndarray, vocab: Vocabulary
         else:
             # The pipeline's fallback for tokenizers that do not mark word pieces.
             is_subword = start > 0 and " " not in text[start - 1 : start + 1]
-        tokens.append(_Token(scores[idx], start, end, is_subword))
+        tokens.append(_Token(scores[idx], start, end, is_subword, idx))
     return tokens
 
 
@@ -100,10 +101,19 @@ def _tag(entity: str) -> tuple[str, str]:
     return "I", entity  # not BIO: continues like I-
 
 
+def _nanmean(values: list[float]) -> float:
+    """``np.nanmean`` of a few floats, to the bit: below 8 values numpy sums them in order."""
+    if len(values) == 1:
+        return values[0]
+    if len(values) < 8 and all(value == value for value in values):  # no NaN
+        return sum(values) / len(values)
+    return float(np.nanmean(values))
+
+
 def _merge(spans: list[Span]) -> Span:
     return Span(
         spans[0].entity.split("-", 1)[-1],
-        float(np.nanmean([span.score for span in spans])),
+        _nanmean([span.score for span in spans]),
         spans[0].start,
         spans[-1].end,
     )
@@ -135,10 +145,11 @@ def _window_entities(
 ) -> list[Span]:
     tokens = _tokens(text, encoding, scores, vocab)
     if strategy in ("none", "simple"):
-        spans = []
-        for token in tokens:
-            best = int(token.scores.argmax())
-            spans.append(Span(labels[best], float(token.scores[best]), token.start, token.end))
+        # Each token's best label, for the whole window at once.
+        bests = scores.argmax(axis=-1)
+        best = bests.tolist()
+        top = np.take_along_axis(scores, bests[:, None], axis=-1)[:, 0].tolist()
+        spans = [Span(labels[best[t.index]], top[t.index], t.start, t.end) for t in tokens]
     else:
         spans = _words(tokens, strategy, labels)
     if strategy != "none":
