@@ -9,9 +9,9 @@ per output channel and its activations to uint8 with one range per tensor at run
 MiniLM that leaves hidden states at cosine 0.97-0.99 to fp32's (docs/performance.md), and
 heads fitted on frozen features amplify that more than heads trained with their encoder. Every
 score is a probability; each TOLERANCE is 1.4-2x the largest difference measured on this set
-(on an AVX2 Xeon QA 0.14, zero-shot 0.07, multi-label 0.11, fill-mask 0.015; on an AVX-512
-VNNI EPYC, whose int8 kernels round differently, 0.21, 0.08, 0.16 and 0.032), and where fp32's
-best beats its second by more than twice the tolerance, int8 must choose the same best.
+(QA 0.14, zero-shot 0.07, multi-label 0.11, fill-mask 0.015 where they were written; 0.21,
+0.08, 0.16 and 0.032 on an AVX-512 VNNI EPYC, whose int8 kernels round differently), and where
+fp32's best beats its second by more than twice the tolerance, int8 must choose the same best.
 """
 
 from __future__ import annotations
