@@ -19,7 +19,6 @@ import orjson
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from server.core.context import RequestInfo
 from server.core.registry import ModelRegistry
 from server.core.scheduling import QueueOrder
 from server.core.settings import RequestLimits
@@ -60,7 +59,6 @@ from server.encoders.tasks.qa import qa
 from server.encoders.tasks.reply import Reply
 from server.encoders.tasks.rerank import cohere_rerank, rerank, score
 from server.encoders.tasks.zero_shot import zero_shot
-from server.http.deps import InfoDep
 from server.http.fast_lane import LaneRoute
 from server.http.request_context import request_info
 from server.http.route import ModelRoute, json_response, respond
@@ -171,13 +169,15 @@ def _serialized(reply: Reply) -> Response:
     return json_response(reply.body.model_dump_json(exclude_none=True))
 
 
-def _service(
+def _handler(
     route: EncoderRoute, registry: ModelRegistry, limits: RequestLimits
-) -> Callable[[Any, Request, RequestInfo], Awaitable[Response]]:
+) -> Callable[[Any, Request], Awaitable[Response]]:
+    """The endpoint's handler, for its FastAPI route and for the fast lane alike."""
     endpoint = route.endpoint
     models = ModelRoute(registry, EncoderModel, endpoint.task, endpoint.value)
 
-    async def serve(body: Any, request: Request, info: RequestInfo) -> Response:
+    async def handle(body: Any, request: Request) -> Response:
+        info = request_info(request.scope)
         model = await models.model(body.model, info)
         check_encoder(body, limits)
         tenant = info.key.name if info.key is not None else ""
@@ -189,35 +189,19 @@ def _service(
 
         return await respond(request, route.service(model, body, order), answer)
 
-    return serve
-
-
-def _handler(
-    route: EncoderRoute, registry: ModelRegistry, limits: RequestLimits
-) -> Callable[..., Awaitable[Response]]:
-    serve = _service(route, registry, limits)
-
-    async def handle(body: Any, request: Request, info: InfoDep) -> Response:
-        return await serve(body, request, info)
-
     # FastAPI reads the body's model from the annotation.
     handle.__annotations__["body"] = route.request
-    handle.__name__ = f"encoder_{route.endpoint.name.lower()}"
+    handle.__name__ = f"encoder_{endpoint.name.lower()}"
     return handle
 
 
 def encoder_lane(registry: ModelRegistry, limits: RequestLimits) -> dict[str, LaneRoute]:
     """The same endpoints for :class:`server.http.fast_lane.FastLaneMiddleware`, which serves
     their POSTs without FastAPI's per-request layers (the routes below describe them)."""
-    lane = {}
-    for route in ROUTES:
-        serve = _service(route, registry, limits)
-
-        async def handle(body: Any, request: Request, serve: Any = serve) -> Response:
-            return await serve(body, request, request_info(request.scope))
-
-        lane[route.endpoint.value] = LaneRoute(route.request, handle)
-    return lane
+    return {
+        route.endpoint.value: LaneRoute(route.request, _handler(route, registry, limits))
+        for route in ROUTES
+    }
 
 
 def encoders_router(registry: ModelRegistry, limits: RequestLimits) -> APIRouter:

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from server.core.errors import ServerError
 from server.http.disconnect import client_closed
 from server.http.errors import error_response, validation_error
-from server.http.families import error_family
+from server.http.families import ErrorFamily, error_family
 
 # The same words as FastAPI's for a body it cannot read as text.
 UNREADABLE_BODY = "There was an error parsing the body"
@@ -103,6 +103,16 @@ def parse_body(model: type[BaseModel], raw: bytes, content_type: str | None) -> 
         ) from exc
 
 
+def _error(exc: Exception, family: ErrorFamily) -> Response:
+    """What the app's exception handlers answer for ``exc``, in ``family``'s shape."""
+    if isinstance(exc, UnreadableBody):
+        return JSONResponse(family.http_body(400, UNREADABLE_BODY), status_code=400)
+    if isinstance(exc, RequestValidationError):
+        return error_response(validation_error(exc), family)
+    assert isinstance(exc, ServerError)
+    return error_response(exc, family)
+
+
 class FastLaneMiddleware:
     """Serves POSTs to ``routes`` (by exact path); everything else goes on to the app."""
 
@@ -118,20 +128,13 @@ class FastLaneMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        family = error_family(scope["path"])
         response: Response
         try:
-            try:
-                raw = await request.body()
-                body = parse_body(route.body, raw, request.headers.get("content-type"))
-            except ClientDisconnect:
-                response = client_closed()  # gone while sending its body: nobody to answer
-            except UnreadableBody:
-                response = JSONResponse(family.http_body(400, UNREADABLE_BODY), status_code=400)
-            else:
-                response = await route.handle(body, request)
-        except RequestValidationError as exc:
-            response = error_response(validation_error(exc), family)
-        except ServerError as exc:
-            response = error_response(exc, family)
+            raw = await request.body()
+            body = parse_body(route.body, raw, request.headers.get("content-type"))
+            response = await route.handle(body, request)
+        except ClientDisconnect:
+            response = client_closed()  # gone while sending its body: nobody to answer
+        except (RequestValidationError, ServerError, UnreadableBody) as exc:
+            response = _error(exc, error_family(scope["path"]))
         await response(scope, receive, send)
