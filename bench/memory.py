@@ -52,6 +52,15 @@ def total(snapshot: dict[str, float]) -> float:
     return round(sum(snapshot.values()), 1)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds used so far by one process (not its children)."""
+    try:
+        times = psutil.Process(pid).cpu_times()
+    except psutil.NoSuchProcess:
+        return 0.0
+    return float(times.user + times.system)
+
+
 def tree_cpu_seconds(root_pid: int) -> float:
     """User + system CPU seconds used so far by the live processes of the tree."""
     try:

@@ -10,7 +10,7 @@ from typing import Any
 from bench.ceiling import run_ceilings
 from bench.context import Context, log
 from bench.load import Call, LoadResult, run_closed_loop
-from bench.memory import tree_cpu_seconds
+from bench.memory import process_cpu_seconds, tree_cpu_seconds
 from bench.payloads import encoder_calls
 from bench.result import SuiteResult
 from bench.sentences import sentences
@@ -38,6 +38,10 @@ LATENCY_SHARE = 0.5
 # thread, on the reference 2-core EPYC: bench/results/2026-12-02-encoders-onnx/).
 BASELINE_C1_P50_MS = {"embed": 20.3, "classify": 20.3, "ner": 28.2}
 WARMUP_REQUESTS = 64
+# At 64 clients: the CPU the API process (the server's main process, not its workers or
+# engine) spends per input, in ms, at most. What it spends is taken from the cores the
+# models run on; on a GPU host it is the whole of the server's own work.
+API_CPU_MS_PER_INPUT = 0.35
 
 
 Summary = dict[str, Any]
@@ -104,6 +108,16 @@ def compare(
             VLLM_POOLING_SHARE,
         )
     )
+    for task in TASKS:
+        spent = median_known(
+            [r[c].get("api_cpu_ms_per_input") for r in ours.get(task, []) if c in r]
+        )
+        ratios[f"{task}_c{c}_api_cpu_ms_per_input"] = spent
+        targets.append(
+            at_most(
+                f"{task} API-process CPU ms per input, {c} clients", spent, API_CPU_MS_PER_INPUT
+            )
+        )
     if 1 in levels:
         for task, baseline in BASELINE_C1_P50_MS.items():
             p50 = median_known([r[1].get("p50_ms") for r in ours.get(task, []) if 1 in r])
@@ -123,14 +137,20 @@ def _warm_up(server: RunningServer, calls: list[Call], levels: list[int]) -> Non
 
 
 def _pass(ctx: Context, server: RunningServer, task: str, calls: list[Call], c: int) -> Summary:
-    """One pass over every text from ``c`` clients."""
+    """One pass over every text from ``c`` clients; with the API process's CPU per input."""
+    api_cpu = process_cpu_seconds(server.pid)
     with ctx.pool.sampling(server):
         measured: LoadResult = run_closed_loop(server.base_url, calls, c)
+    api_cpu = process_cpu_seconds(server.pid) - api_cpu
+    summary = measured.summary()
+    units = measured.units
+    summary["api_cpu_ms_per_input"] = round(api_cpu * 1000 / units, 3) if units else None
     log(
-        f"encoders: {server.spec.name} {task} c={c}: "
-        f"{measured.summary()['throughput']} inputs/s, {measured.errors} errors"
+        f"encoders: {server.spec.name} {task} c={c}: {summary['throughput']} inputs/s, "
+        f"API process {summary['api_cpu_ms_per_input']} ms CPU per input, "
+        f"{measured.errors} errors"
     )
-    return measured.summary()
+    return summary
 
 
 def _measure(

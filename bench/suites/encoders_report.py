@@ -33,6 +33,7 @@ def present(
         "p99 ms",
         "errors",
         "client CPU s",
+        "API process CPU ms per input",
         "vs torch ceiling",
         "vs onnx ceiling",
     )
@@ -50,6 +51,7 @@ def present(
                     s["p99_ms"],
                     s["errors"],
                     s["client_cpu_s"],
+                    s.get("api_cpu_ms_per_input"),
                     *(result.ratios[f"{task}_c{c}_vs_{b}_ceiling"] for b in BACKENDS),
                 )
             )
@@ -64,6 +66,7 @@ def present(
                 s["p99_ms"],
                 s["errors"],
                 s["client_cpu_s"],
+                s.get("api_cpu_ms_per_input"),
                 *(
                     ratio(s["throughput"], ceilings[b]["embed"]["best_inputs_per_s"])
                     for b in BACKENDS

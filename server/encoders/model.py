@@ -21,7 +21,7 @@ from server.encoders.instructions import select_prompt
 from server.encoders.pool.worker_pool import PIPELINE_DEPTH, WorkerPool
 from server.encoders.shared.backend_choice import ONNX, TORCH, resolve_backend
 from server.encoders.shared.endpoints import served_tasks
-from server.encoders.shared.spec import Features, Head, ModelDescription, WorkerSpec
+from server.encoders.shared.spec import Head, ModelDescription, Payload, WorkerSpec
 from server.encoders.tokenization import TextEncoder
 
 log = logging.getLogger("server.encoders")
@@ -68,7 +68,7 @@ class EncoderModel:
         self._settings = settings
         self._metrics = metrics
         self._pool: WorkerPool | None = None
-        self._batcher: DynamicBatcher[Features, np.ndarray] | None = None
+        self._batcher: DynamicBatcher[Payload, np.ndarray] | None = None
         self._text: TextEncoder | None = None
         self._description: ModelDescription | None = None
         self._tasks: tuple[str, ...] = (config.task,)  # all of them once loaded
@@ -144,7 +144,7 @@ class EncoderModel:
         self._text = await asyncio.to_thread(TextEncoder, description, window_stride=stride)
         self._description = description
         self._tasks = served_tasks(self.task, description)
-        batcher: DynamicBatcher[Features, np.ndarray] = DynamicBatcher(
+        batcher: DynamicBatcher[Payload, np.ndarray] = DynamicBatcher(
             self._pool.run,
             config.batching,
             concurrency=self._pool.size,
@@ -222,7 +222,7 @@ class EncoderModel:
         return self.config.truncate if requested is None else requested
 
     async def run(
-        self, features: Sequence[Features], order: QueueOrder | None = None
+        self, features: Sequence[Payload], order: QueueOrder | None = None
     ) -> list[np.ndarray]:
         """Outputs for each input, through the batcher (queued by ``order``) and the workers."""
         if self._batcher is None:

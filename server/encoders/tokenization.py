@@ -15,7 +15,7 @@ import numpy as np
 from tokenizers import Encoding, Tokenizer
 
 from server.core.errors import ContextLengthExceeded, InvalidRequest
-from server.encoders.shared.spec import Features, ModelDescription
+from server.encoders.shared.spec import Features, ModelDescription, TextFeatures
 
 # Above this many characters in one request, tokenize off the event loop (the Rust tokenizer
 # releases the GIL), so that one huge request does not stall every other client.
@@ -156,6 +156,21 @@ class TextEncoder:
                     ids = _keep(self._exact.encode(texts[i]), prompt_ids, limit, side, param)
             result.append(Features(np.array(ids, dtype=np.int32)))
         return result
+
+    # -- texts the workers tokenize -----------------------------------------------------------
+
+    def for_workers(self, texts: Sequence[str], *, cut: bool) -> list[TextFeatures]:
+        """``texts`` as payloads that the worker tokenizes (see ``TextFeatures``); once they
+        have run, :meth:`check_whole` raises what :meth:`encode_now` would have raised."""
+        return [TextFeatures.of(text, limit=self.max_length, cut=cut) for text in texts]
+
+    def check_whole(
+        self, features: Sequence[TextFeatures], *, param: str, hint: str = '"truncate": true'
+    ) -> None:
+        """400 naming the token counts for the first text over the limit that must not be cut."""
+        for i, feature in enumerate(features):
+            if not feature.cut and feature.whole > self.max_length:
+                raise self._too_long(param, i, feature.whole, len(features) > 1, hint=hint)
 
     # -- pairs (cross-encoders) ---------------------------------------------------------------
 

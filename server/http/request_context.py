@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.core.context import REQUEST_ID, RequestInfo
 from server.core.errors import InvalidRequest
+from server.core.logs import log_access
 from server.core.metrics import Metrics
 from server.http.errors import send_error
 from server.http.families import error_family
@@ -129,14 +130,13 @@ class RequestContextMiddleware:
 
     def _record(self, scope: Scope, info: RequestInfo, status: int, latency: float) -> None:
         path = scope.get("path", "")
-        log.info(
-            "%s %s %s",
-            scope.get("method", ""),
-            path,
-            status,
-            extra={
-                "request_id": info.request_id,
-                "method": scope.get("method", ""),
+        method = scope.get("method", "")
+        log_access(
+            log,
+            f"{method} {path} {status}",
+            info.request_id,
+            {
+                "method": method,
                 "path": path,
                 "model": info.model or None,
                 "key": info.key.name if info.key is not None else None,

@@ -21,6 +21,8 @@ from server.encoders.shared.spec import (
     ROW_HEADS,
     Features,
     ModelDescription,
+    Payload,
+    TextFeatures,
     WorkerSpec,
     rows_per_input,
 )
@@ -98,7 +100,7 @@ class WorkerPool:
 
     # -- running batches ----------------------------------------------------------------------
 
-    async def run(self, payloads: list[Features], alone: bool = False) -> list[np.ndarray]:
+    async def run(self, payloads: list[Payload], alone: bool = False) -> list[np.ndarray]:
         """Outputs for each payload, in order (the batcher's runner); ``alone``: nothing else
         of this model runs or waits."""
         batch = _pack(next(self._batch_ids), payloads)
@@ -115,8 +117,13 @@ class WorkerPool:
                 worker.in_flight -= 1
                 self._available.set()
         self._on_inference(done.seconds)
+        if done.text_tokens is not None:
+            texts = (p for p in payloads if isinstance(p, TextFeatures))
+            for payload, (tokens, whole) in zip(texts, done.text_tokens.tolist(), strict=True):
+                payload.tokens, payload.whole = tokens, whole
         description = self.description
         if description is not None and description.head in ROW_HEADS:
+            # (their inputs are all tokenized here: rows are counted on their ids)
             counts = rows_per_input(description.head, batch.ids, batch.lengths, description.mask_id)
             return np.split(done.output, np.cumsum(counts)[:-1])
         return list(done.output)
@@ -192,18 +199,29 @@ class WorkerPool:
             self._available.set()  # waiting batches fail now instead of timing out
 
 
-def _pack(batch_id: int, payloads: list[Features]) -> ipc.RunBatch:
-    lengths = np.fromiter((len(p.ids) for p in payloads), dtype=np.int32, count=len(payloads))
-    ids = np.concatenate([p.ids for p in payloads])
+def _pack(batch_id: int, payloads: list[Payload]) -> ipc.RunBatch:
+    texts = [p.text for p in payloads if isinstance(p, TextFeatures)]
+    if len(texts) == len(payloads):  # the usual batch: texts only, the worker tokenizes
+        lengths = np.full(len(texts), ipc.TEXT, dtype=np.int32)
+        return ipc.RunBatch(batch_id, np.empty(0, np.int32), lengths, None, texts=texts)
+    lengths = np.fromiter(
+        (len(p.ids) if isinstance(p, Features) else ipc.TEXT for p in payloads),
+        dtype=np.int32,
+        count=len(payloads),
+    )
+    tokenized = [p for p in payloads if isinstance(p, Features)]
+    ids = np.concatenate([p.ids for p in tokenized])
     type_ids = None
-    if any(p.type_ids is not None for p in payloads):
+    if any(p.type_ids is not None for p in tokenized):
         type_ids = np.concatenate(
             [
                 p.type_ids if p.type_ids is not None else np.zeros(len(p.ids), np.int8)
-                for p in payloads
+                for p in tokenized
             ]
         )
-    generation = [p.generation for p in payloads if p.generation is not None]
+    generation = [p.generation for p in tokenized if p.generation is not None]
     if generation and len(generation) != len(payloads):
         raise ValueError("a batch mixes generation and encoder inputs")
-    return ipc.RunBatch(batch_id, ids, lengths, type_ids, generation=generation or None)
+    return ipc.RunBatch(
+        batch_id, ids, lengths, type_ids, generation=generation or None, texts=texts or None
+    )

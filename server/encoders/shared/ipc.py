@@ -26,15 +26,21 @@ _HEADER = struct.Struct("<Q")
 
 @dataclass(slots=True)
 class RunBatch:
-    """Run one batch: ``ids`` holds every input's token ids back to back."""
+    """Run one batch: ``ids`` holds every tokenized input's token ids back to back; an input
+    whose length is ``TEXT`` is the next of ``texts``, for the worker to tokenize."""
 
     batch_id: int
-    ids: np.ndarray  # int32, sum(lengths)
+    ids: np.ndarray  # int32, the sum of the non-TEXT lengths
     lengths: np.ndarray  # int32, one per input
     type_ids: np.ndarray | None  # int8 like ids, only for models that take token type ids
     alone: bool = False  # no other batch of this model runs or waits: use all its cores
     # Encoder-decoder models: how each input is decoded (one per input).
     generation: list[GenerationParams] | None = None
+    texts: list[str] | None = None
+
+
+# The length that marks an input of ``RunBatch.texts``.
+TEXT = -1
 
 
 @dataclass(slots=True)
@@ -72,6 +78,8 @@ class BatchDone:
     batch_id: int
     output: np.ndarray
     seconds: float
+    # For the batch's texts, in order: the tokens the model read and the whole text's tokens.
+    text_tokens: np.ndarray | None = None  # int32, (len(texts), 2)
 
 
 @dataclass(slots=True)

@@ -2,7 +2,8 @@
 
 ``WorkerSpec`` goes to a worker when it starts; ``ModelDescription`` (with its ``Head``,
 ``Activation`` and ``PoolingSpec``) comes back once the model is loaded; each input then
-travels as ``Features`` (token ids) inside a batch (``ipc.RunBatch``).
+travels as ``Features`` (token ids) or ``TextFeatures`` (a text the worker tokenizes) inside a
+batch (``ipc.RunBatch``).
 """
 
 from __future__ import annotations
@@ -171,3 +172,40 @@ class Features:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+# Bytes of UTF-8 per token that a length estimate assumes: one token per character for
+# ideographs (3 bytes each), a third of the characters for ASCII (English runs at about a
+# quarter with WordPiece and BPE), so that estimates err long rather than short.
+_BYTES_PER_TOKEN = 3
+_ESTIMATE_SPECIAL_TOKENS = 3
+
+
+@dataclass(slots=True)
+class TextFeatures:
+    """A single text that the worker tokenizes (special tokens added; cut to the model's limit
+    when longer), so that the API process spends no time on it.
+
+    Its length is an estimate until its batch has run (enough to batch it), then the tokens
+    the model read; ``whole`` is then how many the whole text has, which decides the 400 for
+    an uncut text over the limit (``cut`` False).
+    """
+
+    text: str
+    estimate: int
+    cut: bool
+    tokens: int = 0
+    whole: int = 0
+
+    @classmethod
+    def of(cls, text: str, *, limit: int, cut: bool) -> TextFeatures:
+        size = len(text) if text.isascii() else len(text.encode())
+        estimate = min(limit, size // _BYTES_PER_TOKEN + _ESTIMATE_SPECIAL_TOKENS)
+        return cls(text, estimate, cut)
+
+    def __len__(self) -> int:
+        return self.tokens or self.estimate
+
+
+# What the batcher queues for one input: token ids, or a text for the worker to tokenize.
+Payload = Features | TextFeatures

@@ -28,11 +28,10 @@ def _classification(
 async def classify(model: EncoderModel, request: ClassifyRequest, order: QueueOrder) -> Reply:
     """Softmax (single-label) or sigmoid (multi-label) scores, best label first."""
     texts = as_texts(request.input, "input")
-    encodings = await model.text.encode(
-        texts, truncate=model.truncate(request.truncate), param="input"
-    )
-    features = [model.text.features(encoding) for encoding in encodings]
+    # One row per input: the workers tokenize the texts (see TextFeatures).
+    features = model.text.for_workers(texts, cut=model.truncate(request.truncate))
     outputs = await model.run(features, order)
+    model.text.check_whole(features, param="input")
     labels = model.description.labels
     top_k = min(request.top_k or len(labels), len(labels))
     usage = token_usage(features)

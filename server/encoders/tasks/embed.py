@@ -4,6 +4,7 @@ and Cohere-shaped (``/v2/embed``), with the model's instructions chosen per requ
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -12,7 +13,7 @@ from server.core.errors import InvalidRequest, UnsupportedParameter
 from server.core.scheduling import QueueOrder
 from server.encoders.model import EncoderModel
 from server.encoders.protocol import CohereEmbedRequest, EmbeddingInput, EmbeddingRequest
-from server.encoders.shared.spec import Features
+from server.encoders.shared.spec import Payload, TextFeatures
 from server.encoders.tasks.embedding_types import base64_rows, by_type
 from server.encoders.tasks.inputs import as_texts, check_count, token_usage
 from server.encoders.tasks.reply import Reply, cohere_meta
@@ -44,7 +45,11 @@ def _vllm_limit(model: EncoderModel, tokens: int) -> int:
     return tokens
 
 
-async def _features(model: EncoderModel, request: EmbeddingRequest) -> list[Features]:
+_TRUNCATE_HINT = '"truncate": true'
+_COHERE_TRUNCATE_HINT = '"truncate": "END" or "START"'
+
+
+async def _features(model: EncoderModel, request: EmbeddingRequest) -> Sequence[Payload]:
     raw = request.input
     prompt = model.prompt(input_type=request.input_type, prompt_name=request.prompt_name)
     if request.truncate_prompt_tokens is not None:
@@ -63,9 +68,27 @@ async def _features(model: EncoderModel, request: EmbeddingRequest) -> list[Feat
             token_lists, truncate=side is not Side.NONE, param="input", limit=limit
         )
     texts = as_texts(cast(str | list[str], raw), "input")
+    if limit is None:  # the model's own limit: the workers tokenize (see TextFeatures)
+        return _for_workers(model, texts, prompt=prompt, side=side)
     return await model.text.encode_prompted(
-        texts, prompt=prompt, side=side, limit=limit, param="input", hint='"truncate": true'
+        texts, prompt=prompt, side=side, limit=limit, param="input", hint=_TRUNCATE_HINT
     )
+
+
+def _for_workers(
+    model: EncoderModel, texts: list[str], *, prompt: str, side: Side
+) -> list[TextFeatures]:
+    """``prompt + text`` for the workers to tokenize: it is cut at the end (as
+    ``encode_prompted`` cuts it) or refused when too long, never cut at the start."""
+    texts = [prompt + text for text in texts] if prompt else texts
+    return model.text.for_workers(texts, cut=side is Side.END)
+
+
+def _check_whole(model: EncoderModel, features: Sequence[Payload], param: str, hint: str) -> None:
+    """The 400 for a text the workers found too long (see ``TextEncoder.check_whole``)."""
+    texts = [f for f in features if isinstance(f, TextFeatures)]
+    if texts:
+        model.text.check_whole(texts, param=param, hint=hint)
 
 
 def _check_dimensions(model: EncoderModel, dimensions: int | None, param: str) -> None:
@@ -94,7 +117,9 @@ async def embed(model: EncoderModel, request: EmbeddingRequest, order: QueueOrde
     """The OpenAI body as a plain dict (serialized by the route without re-validation)."""
     _check_dimensions(model, request.dimensions, "dimensions")
     features = await _features(model, request)
-    vectors = _vectors(await model.run(features, order), request.dimensions, "dimensions")
+    outputs = await model.run(features, order)
+    _check_whole(model, features, "input", _TRUNCATE_HINT)
+    vectors = _vectors(outputs, request.dimensions, "dimensions")
     if request.encoding_format == "base64":
         data: list[Any] = base64_rows(vectors)
     else:  # float64 rows: the route writes them as JSON exactly as Python floats (see router)
@@ -127,15 +152,21 @@ async def cohere_embed(
     limit = model.text.max_length
     if request.max_tokens is not None:
         limit = min(limit, request.max_tokens)
-    features = await model.text.encode_prompted(
-        texts,
-        prompt=prompt,
-        side=Side(request.truncate.lower()),
-        limit=limit,
-        param="texts",
-        hint='"truncate": "END" or "START"',
-    )
+    side = Side(request.truncate.lower())
+    features: Sequence[Payload]
+    if limit == model.text.max_length and side is not Side.START:
+        features = _for_workers(model, texts, prompt=prompt, side=side)
+    else:
+        features = await model.text.encode_prompted(
+            texts,
+            prompt=prompt,
+            side=side,
+            limit=limit,
+            param="texts",
+            hint=_COHERE_TRUNCATE_HINT,
+        )
     outputs = await model.run(features, order)
+    _check_whole(model, features, "texts", _COHERE_TRUNCATE_HINT)
     vectors = _vectors(outputs, request.output_dimension, "output_dimension")
     kinds = list(dict.fromkeys(request.embedding_types or ["float"]))
     tokens = sum(len(f) for f in features)

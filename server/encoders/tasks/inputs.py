@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from server.core.errors import InvalidRequest
 from server.encoders.protocol import EncoderUsage
-from server.encoders.shared.spec import Features
+from server.encoders.shared.spec import Payload
 
 
 def as_texts(value: str | Sequence[str], param: str = "input") -> list[str]:
@@ -27,6 +27,6 @@ def check_count(count: int, param: str) -> None:
         raise InvalidRequest(f"{param} must not be empty", param=param)
 
 
-def token_usage(features: Sequence[Features]) -> EncoderUsage:
+def token_usage(features: Sequence[Payload]) -> EncoderUsage:
     """The usage of a request whose inputs became ``features`` (every token counts)."""
     return EncoderUsage.of(sum(len(f) for f in features))

@@ -22,6 +22,7 @@ from server.core.heap import freeze_startup_heap
 from server.encoders.shared import ipc
 from server.encoders.shared.backend_choice import ONNX
 from server.encoders.shared.spec import Head, ModelDescription, WorkerSpec
+from server.encoders.workers.text_inputs import TextTokenizer
 
 log = logging.getLogger("server.encoders.worker")
 
@@ -73,6 +74,7 @@ def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
         log.exception("loading %s failed", spec.path)
         ipc.send_blocking(sock, ipc.LoadFailed(f"{type(exc).__name__}: {exc}"))
         sys.exit(1)
+    texts = TextTokenizer(description) if description.tokenizer_json else None
     freeze_startup_heap()
     ready = ipc.Ready(os.getpid(), description, time.perf_counter() - started, heavy_modules())
     ipc.send_blocking(sock, ready)
@@ -84,7 +86,7 @@ def run_worker(sock: socket.socket, spec: WorkerSpec) -> None:
         description.backend,
         spec.threads,
     )
-    _serve(sock, forward, spec.model)
+    _serve(sock, forward, texts, spec.model)
     # Nothing left to flush but logs; skipping interpreter teardown (torch's takes seconds)
     # makes shutdown and restarts quick.
     logging.shutdown()
@@ -202,7 +204,7 @@ def _seq2seq_forward(model: Any, description: ModelDescription) -> Forward:
     return run
 
 
-def _serve(sock: socket.socket, forward: Forward, model: str) -> None:
+def _serve(sock: socket.socket, forward: Forward, texts: TextTokenizer | None, model: str) -> None:
     while True:
         try:
             message = ipc.recv_blocking(sock)
@@ -213,12 +215,18 @@ def _serve(sock: socket.socket, forward: Forward, model: str) -> None:
             return
         assert isinstance(message, ipc.RunBatch), f"unexpected message {type(message)}"
         started = time.perf_counter()
+        text_tokens = None
         try:
+            if message.texts:
+                if texts is None:
+                    raise ValueError("this model has no tokenizer for text inputs")
+                text_tokens = texts.resolve(message)
             output = forward(message)
         except Exception as exc:
             # One bad batch (e.g. out of memory) fails alone; the model stays loaded.
             log.exception("batch %d of %s failed", message.batch_id, model)
             reply: object = ipc.BatchFailed(message.batch_id, f"{type(exc).__name__}: {exc}")
         else:
-            reply = ipc.BatchDone(message.batch_id, output, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            reply = ipc.BatchDone(message.batch_id, output, seconds, text_tokens)
         ipc.send_blocking(sock, reply)
