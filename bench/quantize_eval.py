@@ -23,6 +23,7 @@ from server.encoders.shared.ipc import RunBatch
 from server.encoders.shared.spec import Features, ModelDescription, WorkerSpec
 from server.encoders.tasks.entities import entities
 from server.encoders.tokenization import TextEncoder
+from server.encoders.workers.text_inputs import TextTokenizer
 
 # The worker's stage for one batch (see server.encoders.workers.main.Forward).
 Forward = Callable[[RunBatch], np.ndarray]
@@ -102,7 +103,7 @@ def evaluate(task: str, path: Path, threads: int, rounds: int) -> dict[str, Any]
     """Quality and speed of fp32 and int8 for one task."""
     loaded = {v: load(task, path, "int8" if v == "int8" else None, threads) for v in VARIANTS}
     description = loaded["fp32"][1]
-    text = TextEncoder(description, window_stride=description.max_length // 4)
+    text = TextEncoder(description)
     if task == "ner":
         rows = load_spans("ner", "test")
         texts = [r.text for r in rows]
@@ -142,11 +143,14 @@ def evaluate(task: str, path: Path, threads: int, rounds: int) -> dict[str, Any]
             )
         )
     else:
+        tokens = TextTokenizer(description)
         for v in VARIANTS:
             spans = [
                 [
                     Span(s.start, s.end, s.entity)
-                    for s in entities(t, [e], [o], "simple", description.labels, text)
+                    for s in entities(
+                        [len(e.ids)], o, tokens.token_info(t, e), "simple", description.labels
+                    )
                 ]
                 for t, e, o in zip(
                     texts,

@@ -21,13 +21,10 @@ from server.encoders.instructions import select_prompt
 from server.encoders.pool.worker_pool import PIPELINE_DEPTH, WorkerPool
 from server.encoders.shared.backend_choice import ONNX, TORCH, resolve_backend
 from server.encoders.shared.endpoints import served_tasks
-from server.encoders.shared.spec import Head, ModelDescription, Payload, WorkerSpec
+from server.encoders.shared.spec import ModelDescription, Payload, WorkerSpec
 from server.encoders.tokenization import TextEncoder
 
 log = logging.getLogger("server.encoders")
-
-# Overlap between the windows a long NER text is cut into, as a share of the window.
-WINDOW_STRIDE_SHARE = 4
 
 
 class _MetricsObserver:
@@ -138,10 +135,7 @@ class EncoderModel:
             on_inference=self._metrics.inference_time.labels(*labels).observe,
         )
         description = await self._pool.start()
-        stride = None
-        if description.head is Head.TOKENS:
-            stride = description.max_length // WINDOW_STRIDE_SHARE
-        self._text = await asyncio.to_thread(TextEncoder, description, window_stride=stride)
+        self._text = await asyncio.to_thread(TextEncoder, description)
         self._description = description
         self._tasks = served_tasks(self.task, description)
         batcher: DynamicBatcher[Payload, np.ndarray] = DynamicBatcher(

@@ -35,9 +35,10 @@ def _copy(tokenizer: Tokenizer) -> Tokenizer:
 
 
 class TextEncoder:
-    """Text to token ids with the model's limits: exact, truncating, or in overlapping windows."""
+    """Text to token ids with the model's limits: exact, truncating, or pairs in overlapping
+    windows (QA); plain texts go to the workers as they are (``for_workers``)."""
 
-    def __init__(self, description: ModelDescription, *, window_stride: int | None = None) -> None:
+    def __init__(self, description: ModelDescription) -> None:
         self.max_length = description.max_length
         self.vocab_size = description.vocab_size
         self.uses_token_type_ids = description.uses_token_type_ids
@@ -51,11 +52,6 @@ class TextEncoder:
         self._truncating.enable_truncation(self.max_length, strategy="longest_first")
         self._base = base
         self._pair_windows: dict[tuple[int, int], Tokenizer] = {}
-        self.window_stride = window_stride
-        self._windows: Tokenizer | None = None
-        if window_stride is not None:
-            self._windows = _copy(base)
-            self._windows.enable_truncation(self.max_length, stride=window_stride)
 
     def token_to_id(self, token: str) -> int | None:
         """The id of a vocabulary entry, or None."""
@@ -159,10 +155,14 @@ class TextEncoder:
 
     # -- texts the workers tokenize -----------------------------------------------------------
 
-    def for_workers(self, texts: Sequence[str], *, cut: bool) -> list[TextFeatures]:
+    def for_workers(
+        self, texts: Sequence[str], *, cut: bool, windowed: bool = False
+    ) -> list[TextFeatures]:
         """``texts`` as payloads that the worker tokenizes (see ``TextFeatures``); once they
-        have run, :meth:`check_whole` raises what :meth:`encode_now` would have raised."""
-        return [TextFeatures.of(text, limit=self.max_length, cut=cut) for text in texts]
+        have run, :meth:`check_whole` raises what :meth:`encode_now` would have raised.
+        ``windowed``: for a token model, which reads every token in windows."""
+        limit = None if windowed else self.max_length
+        return [TextFeatures.of(text, limit=limit, cut=cut) for text in texts]
 
     def check_whole(
         self, features: Sequence[TextFeatures], *, param: str, hint: str = '"truncate": true'
@@ -202,22 +202,6 @@ class TextEncoder:
         if len(encoding.ids) <= count:
             return text
         return text[: encoding.offsets[count - 1][1]]
-
-    # -- windows (token classification) -------------------------------------------------------
-
-    async def windows(self, texts: Sequence[str]) -> list[list[Encoding]]:
-        """Each text as overlapping windows of at most ``max_length`` tokens (usually one)."""
-        if sum(map(len, texts)) > THREAD_THRESHOLD_CHARS:
-            return await asyncio.to_thread(self._windows_now, texts)
-        return self._windows_now(texts)
-
-    def _windows_now(self, texts: Sequence[str]) -> list[list[Encoding]]:
-        assert self._windows is not None, "this model was not set up for windows"
-        if len(texts) == 1:
-            encodings = [self._windows.encode(texts[0])]
-        else:
-            encodings = self._windows.encode_batch(list(texts))
-        return [[encoding, *encoding.overflowing] for encoding in encodings]
 
     # -- to model inputs ----------------------------------------------------------------------
 

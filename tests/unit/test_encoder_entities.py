@@ -9,20 +9,11 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
+from server.encoders.shared.spec import Head, ModelDescription
 from server.encoders.tasks.entities import entities
+from server.encoders.workers.text_inputs import TextTokenizer
 
 LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG")
-
-
-class Vocab:
-    unk_id = 100
-    continuing_subword_prefix = "##"
-
-    def __init__(self, tokenizer: Tokenizer) -> None:
-        self.tokenizer = tokenizer
-
-    def id_to_token(self, token_id: int) -> str:
-        return self.tokenizer.id_to_token(token_id) or ""
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +25,19 @@ def tokenizer() -> Tokenizer:
     tok.no_padding()
     tok.no_truncation()
     return tok
+
+
+def spans_of(tokenizer: Tokenizer) -> TextTokenizer:
+    """The worker's tokenizer, which gives each token's span and flags."""
+    description = ModelDescription(
+        head=Head.TOKENS,
+        architecture="BertForTokenClassification",
+        max_length=512,
+        tokenizer_json=tokenizer.to_str(),
+        unk_id=100,
+        continuing_subword_prefix="##",
+    )
+    return TextTokenizer(description)
 
 
 def scores_for(tags: list[str], confidence: float = 0.9) -> np.ndarray:
@@ -48,7 +52,8 @@ def scores_for(tags: list[str], confidence: float = 0.9) -> np.ndarray:
 def run(tokenizer: Tokenizer, text: str, tags: list[str], strategy: str) -> list[tuple[str, str]]:
     encoding = tokenizer.encode(text)
     assert len(tags) == len(encoding.ids), encoding.tokens
-    spans = entities(text, [encoding], [scores_for(tags)], strategy, LABELS, Vocab(tokenizer))
+    info = spans_of(tokenizer).token_info(text, encoding)
+    spans = entities([len(encoding.ids)], scores_for(tags), info, strategy, LABELS)
     return [(span.entity, text[span.start : span.end]) for span in spans]
 
 
@@ -90,7 +95,8 @@ def test_overlapping_windows_keep_the_longest(tokenizer: Tokenizer) -> None:
     encoding = tokenizer.encode(text)
     scores_a = scores_for(["O", "B-PER", "O", "O"])  # "John" only
     scores_b = scores_for(["O", "B-PER", "I-PER", "O"])  # "John Smith"
+    info = spans_of(tokenizer).token_info(text, encoding)
     spans = entities(
-        text, [encoding, encoding], [scores_a, scores_b], "simple", LABELS, Vocab(tokenizer)
+        [4, 4], np.concatenate([scores_a, scores_b]), np.concatenate([info, info]), "simple", LABELS
     )
     assert [(s.start, s.end) for s in spans] == [(0, 10)]

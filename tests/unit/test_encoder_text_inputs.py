@@ -8,7 +8,15 @@ import pytest
 from server.core.errors import ContextLengthExceeded
 from server.encoders.pool.worker_pool import _pack
 from server.encoders.shared import ipc
-from server.encoders.shared.spec import Features, Head, ModelDescription, Payload, TextFeatures
+from server.encoders.shared.spec import (
+    TOKEN_SPECIAL,
+    TOKEN_SUBWORD,
+    Features,
+    Head,
+    ModelDescription,
+    Payload,
+    TextFeatures,
+)
 from server.encoders.tokenization import Side
 from server.encoders.workers.text_inputs import TextTokenizer
 from tests.unit.test_encoder_tokenization import encoder, tokenizer_json
@@ -23,10 +31,15 @@ TEXTS = [
 ]
 
 
-def _worker() -> TextTokenizer:
+def _worker(head: Head = Head.EMBED) -> TextTokenizer:
     """The worker's side, with the API side's tokenizer and limit."""
     description = ModelDescription(
-        head=Head.EMBED, architecture="BertModel", max_length=MAX, tokenizer_json=tokenizer_json()
+        head=head,
+        architecture="BertModel",
+        max_length=MAX,
+        tokenizer_json=tokenizer_json(),
+        unk_id=100,
+        continuing_subword_prefix="##",
     )
     return TextTokenizer(description)
 
@@ -41,7 +54,7 @@ async def test_a_texts_only_batch_gets_the_api_processes_ids() -> None:
     features = api.for_workers(TEXTS, cut=True)
     batch = _pack(7, list(features))
     assert batch.texts == TEXTS and (batch.lengths == ipc.TEXT).all() and len(batch.ids) == 0
-    counts = _worker().resolve(batch)
+    counts = _worker().resolve(batch).text_tokens
     expected = await api.encode_prompted(
         TEXTS, prompt="", side=Side.END, limit=None, param="input", hint=""
     )
@@ -73,7 +86,8 @@ def test_an_uncut_text_over_the_limit_is_refused_with_its_count() -> None:
     api = encoder(max_length=MAX)
     features = api.for_workers(TEXTS, cut=False)
     batch = _pack(2, list(features))
-    for feature, (tokens, whole) in zip(features, _worker().resolve(batch), strict=True):
+    done = _worker().resolve(batch).text_tokens
+    for feature, (tokens, whole, _) in zip(features, done, strict=True):
         feature.tokens, feature.whole = int(tokens), int(whole)
     with pytest.raises(ContextLengthExceeded) as info:
         api.check_whole(features, param="input")
@@ -87,3 +101,27 @@ def test_estimates_err_long_and_stop_at_the_limit() -> None:
     assert TextFeatures.of(ascii_text, limit=512, cut=True).estimate >= 20 + 2
     assert TextFeatures.of("東京" * 10, limit=512, cut=True).estimate >= 20 + 2
     assert TextFeatures.of("x" * 100_000, limit=512, cut=True).estimate == 512
+
+
+def test_a_token_model_reads_long_texts_in_overlapping_windows() -> None:
+    api = encoder(max_length=MAX)
+    words = " ".join(f"w{i}" for i in range(40))
+    features = api.for_workers([words, "Acme"], cut=True, windowed=True)
+    assert features[0].estimate > MAX  # all of it is read: the estimate is not capped
+    batch = _pack(3, list(features))
+    done = _worker(Head.TOKENS).resolve(batch)
+    assert done.window_lengths is not None and done.token_info is not None
+    windows = done.text_tokens[:, 2].tolist()
+    assert windows[0] > 1 and windows[1] == 1
+    assert batch.lengths.tolist() == done.window_lengths.tolist() and max(batch.lengths) <= MAX
+    assert done.text_tokens[:, 0].tolist() == [sum(batch.lengths[:-1]), batch.lengths[-1]]
+    assert len(done.token_info) == len(batch.ids)
+    # Consecutive windows share `stride` (MAX // 4) tokens: the same spans of the text.
+    first = done.token_info[: batch.lengths[0]]
+    second = done.token_info[batch.lengths[0] : batch.lengths[0] + batch.lengths[1]]
+    assert first[-1 - 4 : -1, :2].tolist() == second[1 : 1 + 4, :2].tolist()
+    assert first[0, 2] == TOKEN_SPECIAL and first[-1, 2] == TOKEN_SPECIAL
+    # "Acme" is [CLS] ac ##me [SEP]: the second piece continues the word.
+    acme = done.token_info[-4:]
+    assert acme[:, 2].tolist() == [TOKEN_SPECIAL, 0, TOKEN_SUBWORD, TOKEN_SPECIAL]
+    assert acme[1:3, :2].tolist() == [[0, 2], [2, 4]]

@@ -20,9 +20,9 @@ def tokenizer_json() -> str:
     return (Path(spec.origin).parent / "model" / "tokenizer.json").read_text()
 
 
-def encoder(max_length: int = 16, stride: int | None = None) -> TextEncoder:
+def encoder(max_length: int = 16) -> TextEncoder:
     description = ModelDescription(
-        head=Head.TOKENS if stride else Head.EMBED,
+        head=Head.EMBED,
         architecture="BertModel",
         max_length=max_length,
         tokenizer_json=tokenizer_json(),
@@ -31,7 +31,7 @@ def encoder(max_length: int = 16, stride: int | None = None) -> TextEncoder:
         uses_token_type_ids=True,
         continuing_subword_prefix="##",
     )
-    return TextEncoder(description, window_stride=stride)
+    return TextEncoder(description)
 
 
 async def test_encode_adds_special_tokens_without_padding() -> None:
@@ -66,17 +66,6 @@ async def test_pairs_carry_token_types() -> None:
     assert features.type_ids is not None
     assert set(features.type_ids.tolist()) == {0, 1}
     assert text.features(encoding).type_ids is None
-
-
-async def test_long_text_becomes_overlapping_windows() -> None:
-    text = encoder(max_length=16, stride=4)
-    words = " ".join(f"w{i}" for i in range(40))
-    (windows,) = await text.windows([words])
-    assert len(windows) > 1
-    assert all(len(w.ids) <= 16 for w in windows)
-    # Consecutive windows share `stride` tokens (offsets into the same text).
-    first, second = windows[0], windows[1]
-    assert first.offsets[-2 - 3 : -1] == second.offsets[1 : 1 + 4]
 
 
 def test_token_ids_are_checked() -> None:

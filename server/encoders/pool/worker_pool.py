@@ -118,12 +118,12 @@ class WorkerPool:
                 self._available.set()
         self._on_inference(done.seconds)
         if done.text_tokens is not None:
-            texts = (p for p in payloads if isinstance(p, TextFeatures))
-            for payload, (tokens, whole) in zip(texts, done.text_tokens.tolist(), strict=True):
-                payload.tokens, payload.whole = tokens, whole
+            _fill_texts([p for p in payloads if isinstance(p, TextFeatures)], done)
+        if done.text_tokens is not None and done.token_info is not None:
+            # texts read in windows: each one's rows are its tokens
+            return np.split(done.output, np.cumsum(done.text_tokens[:, 0])[:-1])
         description = self.description
         if description is not None and description.head in ROW_HEADS:
-            # (their inputs are all tokenized here: rows are counted on their ids)
             counts = rows_per_input(description.head, batch.ids, batch.lengths, description.mask_id)
             return np.split(done.output, np.cumsum(counts)[:-1])
         return list(done.output)
@@ -197,6 +197,21 @@ class WorkerPool:
             log.critical("giving up on worker %d of model %s", index, self.spec.model)
             self.broken = True
             self._available.set()  # waiting batches fail now instead of timing out
+
+
+def _fill_texts(texts: list[TextFeatures], done: ipc.BatchDone) -> None:
+    """What the worker learned of each text: its token counts and, read in windows, the
+    windows and their tokens' spans and flags."""
+    assert done.text_tokens is not None
+    counts = done.text_tokens.tolist()
+    for payload, (tokens, whole, _) in zip(texts, counts, strict=True):
+        payload.tokens, payload.whole = tokens, whole
+    if done.window_lengths is None or done.token_info is None:
+        return
+    windows = np.split(done.window_lengths, np.cumsum(done.text_tokens[:, 2])[:-1])
+    infos = np.split(done.token_info, np.cumsum(done.text_tokens[:, 0])[:-1])
+    for payload, own, info in zip(texts, windows, infos, strict=True):
+        payload.windows, payload.token_info = own.tolist(), info
 
 
 def _pack(batch_id: int, payloads: list[Payload]) -> ipc.RunBatch:

@@ -78,8 +78,13 @@ class BatchDone:
     batch_id: int
     output: np.ndarray
     seconds: float
-    # For the batch's texts, in order: the tokens the model read and the whole text's tokens.
-    text_tokens: np.ndarray | None = None  # int32, (len(texts), 2)
+    # For the batch's texts, in order: the tokens the model read, the whole text's tokens and
+    # the windows it was read in.
+    text_tokens: np.ndarray | None = None  # int32, (len(texts), 3)
+    # Token models: the token count of each window (model row), and one row per token of
+    # them: the character span and flags (see ``TextFeatures.token_info``).
+    window_lengths: np.ndarray | None = None
+    token_info: np.ndarray | None = None
 
 
 @dataclass(slots=True)

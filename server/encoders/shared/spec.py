@@ -181,14 +181,31 @@ _BYTES_PER_TOKEN = 3
 _ESTIMATE_SPECIAL_TOKENS = 3
 
 
+# Token models (NER) read a text longer than their limit in windows that overlap by this
+# share of the window (a quarter: max_length // 4 tokens).
+WINDOW_STRIDE_SHARE = 4
+
+# Flags of a token in ``TextFeatures.token_info``.
+TOKEN_SPECIAL = 1  # [CLS], [SEP] and the like: no entity
+TOKEN_SUBWORD = 2  # continues the word of the token before it
+
+
+def window_stride(max_length: int) -> int:
+    """Tokens that consecutive windows of a long text share."""
+    return max_length // WINDOW_STRIDE_SHARE
+
+
 @dataclass(slots=True)
 class TextFeatures:
-    """A single text that the worker tokenizes (special tokens added; cut to the model's limit
-    when longer), so that the API process spends no time on it.
+    """A single text that the worker tokenizes (special tokens added), so that the API process
+    spends no time on it. A model with one output row per input reads it cut to its limit
+    when longer; a token model (NER) reads all of it, in overlapping windows.
 
     Its length is an estimate until its batch has run (enough to batch it), then the tokens
     the model read; ``whole`` is then how many the whole text has, which decides the 400 for
-    an uncut text over the limit (``cut`` False).
+    an uncut text over the limit (``cut`` False). For a token model, ``windows`` then holds
+    each window's token count and ``token_info`` one row per token of its windows: the
+    character span it covers and its flags (``TOKEN_SPECIAL``, ``TOKEN_SUBWORD``).
     """
 
     text: str
@@ -196,12 +213,15 @@ class TextFeatures:
     cut: bool
     tokens: int = 0
     whole: int = 0
+    windows: list[int] = field(default_factory=list)
+    token_info: np.ndarray | None = None  # int32, (tokens, 3): start, end, flags
 
     @classmethod
-    def of(cls, text: str, *, limit: int, cut: bool) -> TextFeatures:
+    def of(cls, text: str, *, limit: int | None, cut: bool) -> TextFeatures:
+        """``limit``: the model's, for a text cut to it; None for one read in windows."""
         size = len(text) if text.isascii() else len(text.encode())
-        estimate = min(limit, size // _BYTES_PER_TOKEN + _ESTIMATE_SPECIAL_TOKENS)
-        return cls(text, estimate, cut)
+        estimate = size // _BYTES_PER_TOKEN + _ESTIMATE_SPECIAL_TOKENS
+        return cls(text, estimate if limit is None else min(limit, estimate), cut)
 
     def __len__(self) -> int:
         return self.tokens or self.estimate

@@ -2,28 +2,21 @@
 pipeline (``gather_pre_entities``, ``aggregate``, ``group_entities`` and, for texts cut into
 windows, ``aggregate_overlapping_entities``), so that every strategy gives the same spans.
 
-Offsets come from the fast tokenizer and index the caller's original string.
+Each token comes with its character span in the caller's original string and its flags
+(special token, word piece), as the worker's tokenizer found them (see
+``server.encoders.workers.text_inputs``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
-from tokenizers import Encoding
+
+from server.encoders.shared.spec import TOKEN_SPECIAL, TOKEN_SUBWORD
 
 IGNORED = frozenset({"O"})
-
-
-class Vocabulary(Protocol):
-    """What the aggregation needs from the tokenizer."""
-
-    unk_id: int | None
-    continuing_subword_prefix: str | None
-
-    def id_to_token(self, token_id: int) -> str: ...
 
 
 @dataclass(slots=True)
@@ -45,25 +38,13 @@ class _Token:
     index: int  # its row in the window's scores
 
 
-def _tokens(text: str, encoding: Encoding, scores: np.ndarray, vocab: Vocabulary) -> list[_Token]:
-    """The pipeline's pre-entities: real tokens with offsets and the subword flag."""
-    word_aware = bool(vocab.continuing_subword_prefix)
-    tokens = []
-    for idx, (token_id, (start, end), special) in enumerate(
-        zip(encoding.ids, encoding.offsets, encoding.special_tokens_mask, strict=True)
-    ):
-        if special:
-            continue
-        if token_id == vocab.unk_id:
-            is_subword = False
-        elif word_aware:
-            # A continuation piece ("##ing") is longer than the text it covers.
-            is_subword = len(vocab.id_to_token(token_id)) != end - start
-        else:
-            # The pipeline's fallback for tokenizers that do not mark word pieces.
-            is_subword = start > 0 and " " not in text[start - 1 : start + 1]
-        tokens.append(_Token(scores[idx], start, end, is_subword, idx))
-    return tokens
+def _tokens(token_info: np.ndarray, scores: np.ndarray) -> list[_Token]:
+    """The pipeline's pre-entities: the real tokens, with their spans and subword flags."""
+    return [
+        _Token(scores[idx], start, end, bool(flags & TOKEN_SUBWORD), idx)
+        for idx, (start, end, flags) in enumerate(token_info.tolist())
+        if not flags & TOKEN_SPECIAL
+    ]
 
 
 def _word(group: list[_Token], strategy: str, labels: Sequence[str]) -> Span:
@@ -136,14 +117,9 @@ def _group(spans: list[Span]) -> list[Span]:
 
 
 def _window_entities(
-    text: str,
-    encoding: Encoding,
-    scores: np.ndarray,
-    strategy: str,
-    labels: Sequence[str],
-    vocab: Vocabulary,
+    token_info: np.ndarray, scores: np.ndarray, strategy: str, labels: Sequence[str]
 ) -> list[Span]:
-    tokens = _tokens(text, encoding, scores, vocab)
+    tokens = _tokens(token_info, scores)
     if strategy in ("none", "simple"):
         # Each token's best label, for the whole window at once.
         bests = scores.argmax(axis=-1)
@@ -178,15 +154,18 @@ def _overlapping(spans: list[Span]) -> list[Span]:
 
 
 def entities(
-    text: str,
-    windows: Sequence[Encoding],
-    scores: Sequence[np.ndarray],
+    windows: Sequence[int],
+    scores: np.ndarray,
+    token_info: np.ndarray,
     strategy: str,
     labels: Sequence[str],
-    vocab: Vocabulary,
 ) -> list[Span]:
-    """The entities of ``text`` from its windows and their per-token probabilities."""
+    """The entities of a text read in ``windows`` (their token counts), from the
+    probabilities and the span and flags (``token_info``) of each of their tokens."""
     spans: list[Span] = []
-    for encoding, window_scores in zip(windows, scores, strict=True):
-        spans.extend(_window_entities(text, encoding, window_scores, strategy, labels, vocab))
+    start = 0
+    for length in windows:
+        rows = slice(start, start + length)
+        spans.extend(_window_entities(token_info[rows], scores[rows], strategy, labels))
+        start += length
     return _overlapping(spans) if len(windows) > 1 else spans

@@ -11,20 +11,17 @@ from server.encoders.tasks.reply import Reply
 
 
 async def ner(model: EncoderModel, request: NerRequest, order: QueueOrder) -> Reply:
-    """Entities per text; a text longer than the model's limit runs as overlapping windows."""
+    """Entities per text; a text longer than the model's limit runs as overlapping windows
+    (the workers tokenize it: see TextFeatures)."""
     texts = as_texts(request.input, "input")
-    text_encoder = model.text
-    windows = await text_encoder.windows(texts)
-    features = [text_encoder.features(w) for text_windows in windows for w in text_windows]
+    features = model.text.for_workers(texts, cut=True, windowed=True)
     outputs = await model.run(features, order)
     labels = model.description.labels
     results = []
-    position = 0
-    for index, (text, text_windows) in enumerate(zip(texts, windows, strict=True)):
-        scores = outputs[position : position + len(text_windows)]
-        position += len(text_windows)
+    for index, (text, feature, scores) in enumerate(zip(texts, features, outputs, strict=True)):
+        assert feature.token_info is not None, "the worker sent no token spans"
         spans = entities(
-            text, text_windows, scores, request.aggregation_strategy, labels, text_encoder
+            feature.windows, scores, feature.token_info, request.aggregation_strategy, labels
         )
         results.append(
             NerResult(

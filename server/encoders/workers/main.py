@@ -215,18 +215,21 @@ def _serve(sock: socket.socket, forward: Forward, texts: TextTokenizer | None, m
             return
         assert isinstance(message, ipc.RunBatch), f"unexpected message {type(message)}"
         started = time.perf_counter()
-        text_tokens = None
+        tokenized = None
         try:
             if message.texts:
                 if texts is None:
                     raise ValueError("this model has no tokenizer for text inputs")
-                text_tokens = texts.resolve(message)
+                tokenized = texts.resolve(message)
             output = forward(message)
         except Exception as exc:
             # One bad batch (e.g. out of memory) fails alone; the model stays loaded.
             log.exception("batch %d of %s failed", message.batch_id, model)
             reply: object = ipc.BatchFailed(message.batch_id, f"{type(exc).__name__}: {exc}")
         else:
-            seconds = time.perf_counter() - started
-            reply = ipc.BatchDone(message.batch_id, output, seconds, text_tokens)
+            reply = ipc.BatchDone(message.batch_id, output, time.perf_counter() - started)
+            if tokenized is not None:
+                reply.text_tokens = tokenized.text_tokens
+                reply.window_lengths = tokenized.window_lengths
+                reply.token_info = tokenized.token_info
         ipc.send_blocking(sock, reply)

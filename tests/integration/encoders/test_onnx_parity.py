@@ -15,9 +15,11 @@ import psutil
 import pytest
 
 from prepare.finetune import load_classification, load_spans
+from server.encoders.shared import ipc
 from server.encoders.shared.spec import Features, ModelDescription, WorkerSpec
 from server.encoders.tasks.entities import entities
 from server.encoders.tokenization import TextEncoder
+from server.encoders.workers.text_inputs import TextTokenizer
 from tests.integration.encoders.conftest import TEXTS, bundled_available
 from tests.integration.encoders.models import DerivedModels, minilm_dir
 from tests.support.server import MODELS_DIR, ServerProcess
@@ -93,7 +95,7 @@ class Pair:
     def __init__(self, path: Path, task: str) -> None:
         self.torch, self.description = _load(path, task, "torch")
         self.onnx, _ = _load(path, task, "onnx")
-        self.text = TextEncoder(self.description, window_stride=self.description.max_length // 4)
+        self.text = TextEncoder(self.description)
 
     def both(self, features: Sequence[Features]) -> tuple[list[np.ndarray], list[np.ndarray]]:
         return _run(self.torch, features), _run(self.onnx, features)
@@ -156,22 +158,31 @@ def test_ner_entities_identical(derived: DerivedModels) -> None:
     path = _bundled_or_derived("minilm-ner", derived.ner)
     pair = Pair(path, "ner")
     texts = [row.text for row in load_spans("ner", "test")]
-    windows = pair.text._windows_now(texts)
-    flat = [pair.text.features(w) for ws in windows for w in ws]
+    # Tokenized as the worker tokenizes a text, in windows with each token's span and flags.
+    batch = ipc.RunBatch(0, np.empty(0, np.int32), np.full(len(texts), ipc.TEXT), None)
+    batch.texts = texts
+    done = TextTokenizer(pair.description).resolve(batch)
+    assert done.token_info is not None
+    starts = np.concatenate(([0], np.cumsum(batch.lengths)[:-1]))
+    flat = [Features(batch.ids[a : a + n]) for a, n in zip(starts, batch.lengths, strict=True)]
     torch_out, onnx_out = pair.both(flat)
+    infos = np.split(done.token_info, np.cumsum(batch.lengths)[:-1])
     labels = pair.description.labels
     compared = 0
     position = 0
-    for text, ws in zip(texts, windows, strict=True):
-        scores_t = torch_out[position : position + len(ws)]
-        scores_o = onnx_out[position : position + len(ws)]
-        position += len(ws)
+    for windows in done.text_tokens[:, 2].tolist():
+        own = range(position, position + windows)
+        position += windows
+        lengths = [int(batch.lengths[i]) for i in own]
+        info = np.concatenate([infos[i] for i in own])
+        scores_t = np.concatenate([torch_out[i] for i in own])
+        scores_o = np.concatenate([onnx_out[i] for i in own])
         for strategy in STRATEGIES:
-            got = entities(text, ws, scores_o, strategy, labels, pair.text)
-            expected = entities(text, ws, scores_t, strategy, labels, pair.text)
+            got = entities(lengths, scores_o, info, strategy, labels)
+            expected = entities(lengths, scores_t, info, strategy, labels)
             assert [(s.entity, s.start, s.end) for s in got] == [
                 (s.entity, s.start, s.end) for s in expected
-            ], text
+            ]
             for s, r in zip(got, expected, strict=True):
                 assert abs(s.score - r.score) <= 1e-4
             compared += len(expected)
