@@ -8,6 +8,7 @@ minutes-long generations), not left at the library defaults.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -185,6 +186,32 @@ class Metrics:
         # Scrape-time gauges: running/waiting per model (both engines), queue depth.
         self._gauges = _GaugeCallbacks()
         r.register(self._gauges)
+        # The request series by label values: ``labels()`` costs more than the update itself.
+        self._series: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+    def count_request(
+        self,
+        labels: tuple[str, str, str],
+        status: int,
+        latency: float,
+        prompt_tokens: int,
+        completion_tokens: int,
+    ) -> None:
+        """One request answered by a served model (``REQUEST_LABELS`` values): its count by
+        status, its latency and its tokens."""
+        self._child(self.requests, (*labels, str(status))).inc()
+        self._child(self.request_latency, labels).observe(latency)
+        if prompt_tokens:
+            self._child(self.prompt_tokens, labels).inc(prompt_tokens)
+        if completion_tokens:
+            self._child(self.generation_tokens, labels).inc(completion_tokens)
+
+    def _child(self, metric: Any, values: tuple[str, ...]) -> Any:
+        key = (metric, values)
+        child = self._series.get(key)
+        if child is None:
+            child = self._series[key] = metric.labels(*values)
+        return child
 
     def track_running(self, model: str, task: str, read: Callable[[], float]) -> None:
         """Expose ``{prefix}_running_requests`` for a model, read at scrape time."""

@@ -150,9 +150,6 @@ class RequestContextMiddleware:
         # names must not create unbounded label sets.
         if info.model:
             labels = (info.model, info.task, info.endpoint)
-            self.metrics.requests.labels(*labels, str(status)).inc()
-            self.metrics.request_latency.labels(*labels).observe(latency)
-            if info.prompt_tokens:
-                self.metrics.prompt_tokens.labels(*labels).inc(info.prompt_tokens)
-            if info.completion_tokens:
-                self.metrics.generation_tokens.labels(*labels).inc(info.completion_tokens)
+            self.metrics.count_request(
+                labels, status, latency, info.prompt_tokens, info.completion_tokens
+            )

@@ -11,7 +11,6 @@ from server.encoders.protocol import (
     ClassifyResponse,
     EmbeddingRequest,
     NerRequest,
-    NerResponse,
 )
 from server.encoders.tasks.classify import classify
 from server.encoders.tasks.embed import embed
@@ -104,12 +103,18 @@ async def token_classification(call: TaskCall) -> Answer:
         {"model": model.name, "input": text, "aggregation_strategy": strategy}
     )
     reply = await ner(model, request, order)
-    assert isinstance(reply.body, NerResponse)
+    assert isinstance(reply.body, dict)  # NerResponse's fields
     ignored = set(params.ignore_labels if params.ignore_labels is not None else ["O"])
     key = "entity" if strategy == "none" else "entity_group"
     entities = [
-        {key: e.entity_group, "score": e.score, "word": e.text, "start": e.start, "end": e.end}
-        for e in reply.body.data[0].entities
-        if e.entity_group not in ignored
+        {
+            key: e["entity_group"],
+            "score": e["score"],
+            "word": e["text"],
+            "start": e["start"],
+            "end": e["end"],
+        }
+        for e in reply.body["data"][0]["entities"]
+        if e["entity_group"] not in ignored
     ]
     return Answer(entities, reply.prompt_tokens)

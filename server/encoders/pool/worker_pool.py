@@ -121,11 +121,11 @@ class WorkerPool:
             _fill_texts([p for p in payloads if isinstance(p, TextFeatures)], done)
         if done.text_tokens is not None and done.token_info is not None:
             # texts read in windows: each one's rows are its tokens
-            return np.split(done.output, np.cumsum(done.text_tokens[:, 0])[:-1])
+            return _split(done.output, done.text_tokens[:, 0])
         description = self.description
         if description is not None and description.head in ROW_HEADS:
             counts = rows_per_input(description.head, batch.ids, batch.lengths, description.mask_id)
-            return np.split(done.output, np.cumsum(counts)[:-1])
+            return _split(done.output, counts)
         return list(done.output)
 
     def _pick(self, alone: bool = False) -> WorkerProcess | None:
@@ -208,10 +208,16 @@ def _fill_texts(texts: list[TextFeatures], done: ipc.BatchDone) -> None:
         payload.tokens, payload.whole = tokens, whole
     if done.window_lengths is None or done.token_info is None:
         return
-    windows = np.split(done.window_lengths, np.cumsum(done.text_tokens[:, 2])[:-1])
-    infos = np.split(done.token_info, np.cumsum(done.text_tokens[:, 0])[:-1])
+    windows = _split(done.window_lengths, done.text_tokens[:, 2])
+    infos = _split(done.token_info, done.text_tokens[:, 0])
     for payload, own, info in zip(texts, windows, infos, strict=True):
         payload.windows, payload.token_info = own.tolist(), info
+
+
+def _split(rows: np.ndarray, counts: np.ndarray) -> list[np.ndarray]:
+    """``rows`` in consecutive blocks of ``counts`` rows (views; ``np.split`` costs more)."""
+    ends = np.cumsum(counts).tolist()
+    return [rows[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
 
 
 def _pack(batch_id: int, payloads: list[Payload]) -> ipc.RunBatch:

@@ -101,17 +101,19 @@ def _merge(spans: list[Span]) -> Span:
 
 
 def _group(spans: list[Span]) -> list[Span]:
-    """Adjacent spans of one type merge unless the next one begins a new entity (B-)."""
+    """Adjacent spans of one type merge unless the next one begins a new entity (B-). Groups
+    of an ignored label ("O") are left out here: no score is computed for what is dropped."""
     groups: list[Span] = []
     current: list[Span] = []
     for span in spans:
         if current:
             bi, tag = _tag(span.entity)
             if tag != _tag(current[-1].entity)[1] or bi == "B":
-                groups.append(_merge(current))
+                if current[0].entity.split("-", 1)[-1] not in IGNORED:
+                    groups.append(_merge(current))
                 current = []
         current.append(span)
-    if current:
+    if current and current[0].entity.split("-", 1)[-1] not in IGNORED:
         groups.append(_merge(current))
     return groups
 
@@ -119,15 +121,19 @@ def _group(spans: list[Span]) -> list[Span]:
 def _window_entities(
     token_info: np.ndarray, scores: np.ndarray, strategy: str, labels: Sequence[str]
 ) -> list[Span]:
-    tokens = _tokens(token_info, scores)
+    spans: list[Span]
     if strategy in ("none", "simple"):
-        # Each token's best label, for the whole window at once.
-        bests = scores.argmax(axis=-1)
-        best = bests.tolist()
-        top = np.take_along_axis(scores, bests[:, None], axis=-1)[:, 0].tolist()
-        spans = [Span(labels[best[t.index]], top[t.index], t.start, t.end) for t in tokens]
+        # Each token's best label, for the whole window at once (the best score is the row's
+        # maximum, which is the value at its argmax).
+        best = scores.argmax(axis=-1).tolist()
+        top = scores.max(axis=-1).tolist()
+        spans = [
+            Span(labels[best[i]], top[i], start, end)
+            for i, (start, end, flags) in enumerate(token_info.tolist())
+            if not flags & TOKEN_SPECIAL
+        ]
     else:
-        spans = _words(tokens, strategy, labels)
+        spans = _words(_tokens(token_info, scores), strategy, labels)
     if strategy != "none":
         spans = _group(spans)
     return [span for span in spans if span.entity not in IGNORED]

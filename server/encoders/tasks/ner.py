@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.core.scheduling import QueueOrder
 from server.encoders.model import EncoderModel
-from server.encoders.protocol import Entity, NerRequest, NerResponse, NerResult
+from server.encoders.protocol import NerRequest
 from server.encoders.tasks.entities import entities
 from server.encoders.tasks.inputs import as_texts, token_usage
 from server.encoders.tasks.reply import Reply
@@ -23,20 +23,23 @@ async def ner(model: EncoderModel, request: NerRequest, order: QueueOrder) -> Re
         spans = entities(
             feature.windows, scores, feature.token_info, request.aggregation_strategy, labels
         )
-        results.append(
-            NerResult(
-                index=index,
-                entities=[
-                    Entity(
-                        entity_group=span.entity,
-                        text=text[span.start : span.end],
-                        start=span.start,
-                        end=span.end,
-                        score=float(span.score),
-                    )
-                    for span in spans
-                ],
-            )
-        )
-    usage = token_usage(features)
-    return Reply(NerResponse(model=model.name, data=results, usage=usage), usage.prompt_tokens)
+        found = [
+            {
+                "entity_group": span.entity,
+                "text": text[span.start : span.end],
+                "start": span.start,
+                "end": span.end,
+                "score": float(span.score),
+            }
+            for span in spans
+        ]
+        results.append({"index": index, "entities": found})
+    tokens = token_usage(features).prompt_tokens
+    # NerResponse's fields, as a plain dict: written as JSON without building the models.
+    body = {
+        "object": "list",
+        "model": model.name,
+        "data": results,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
+    return Reply(body, tokens)

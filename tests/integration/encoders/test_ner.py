@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from server.encoders.protocol import NerResponse
 from tests.integration.encoders.conftest import BUNDLED_NER, TEXTS
 from tests.integration.encoders.models import DerivedModels
 from tests.support.server import MODELS_DIR
@@ -69,6 +70,9 @@ def test_entities_match_the_pipeline(
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["object"] == "list" and body["model"] == name
+        # The documented response model, written byte for byte as its own serializer does.
+        model = NerResponse.model_validate_json(response.content)
+        assert response.content == model.model_dump_json(exclude_none=True).encode()
         found = 0
         for i, text in enumerate(TEXTS):
             assert body["data"][i]["index"] == i
