@@ -117,14 +117,14 @@ class Metrics:
         )
         self.batch_tokens = Histogram(
             f"{p}_batch_tokens",
-            "Padded tokens per model batch.",
+            "Padded tokens per model batch (estimated for texts the workers tokenize).",
             MODEL_LABELS,
             buckets=BATCH_TOKEN_BUCKETS,
             registry=r,
         )
         self.batch_padding_ratio = Histogram(
             f"{p}_batch_padding_ratio",
-            "Share of padded tokens in a model batch.",
+            "Share of padded tokens in a model batch (estimated as above).",
             MODEL_LABELS,
             buckets=RATIO_BUCKETS,
             registry=r,

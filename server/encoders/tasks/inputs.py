@@ -11,13 +11,24 @@ from server.encoders.shared.spec import Payload
 
 
 def as_texts(value: str | Sequence[str], param: str = "input") -> list[str]:
-    """One or more non-empty strings, as a list."""
+    """One or more non-empty strings of valid Unicode, as a list.
+
+    JSON can carry a lone surrogate (``"\\ud800"``), which no tokenizer takes: refused here,
+    before it reaches a worker's batch, where it would fail the other requests' inputs too.
+    """
     texts = [value] if isinstance(value, str) else list(value)
     check_count(len(texts), param)
     for i, text in enumerate(texts):
+        where = f"{param}[{i}]" if not isinstance(value, str) else param
         if not text:
-            where = f"{param}[{i}]" if not isinstance(value, str) else param
             raise InvalidRequest(f"{where} must not be an empty string", param=param)
+        if not text.isascii():
+            try:
+                text.encode()
+            except UnicodeEncodeError:
+                raise InvalidRequest(
+                    f"{where} is not valid Unicode: it holds a lone surrogate", param=param
+                ) from None
     return texts
 
 

@@ -316,6 +316,28 @@ CASES: list[tuple[str, str, dict[str, Any] | str, int, str | None]] = [
         400,
         "context_length_exceeded",
     ),
+    # JSON can carry a lone surrogate; no tokenizer takes it.
+    (
+        "embed-lone-surrogate",
+        "/v1/embeddings",
+        '{"model": "minilm", "input": ["fine", "broken \\ud800 text"]}',
+        400,
+        None,
+    ),
+    (
+        "classify-lone-surrogate",
+        "/v1/classify",
+        '{"model": "sentiment", "input": "\\udc00"}',
+        400,
+        None,
+    ),
+    (
+        "ner-lone-surrogate",
+        "/v1/ner",
+        '{"model": "ner", "input": "Ada \\ud83d in Paris"}',
+        400,
+        None,
+    ),
     (
         "score-on-ner",
         "/v1/score",
