@@ -41,6 +41,11 @@ def unfinished(server: ServerProcess) -> float:
     return running + server.metric("inference_waiting_requests", model=MODEL)
 
 
+def encoder_busy(server: ServerProcess) -> bool:
+    running = server.metric("inference_running_requests", model=EMBED)
+    return running + server.metric("inference_waiting_requests", model=EMBED) > 0
+
+
 def wait_for(predicate: Any, timeout: float, what: str) -> None:
     """Poll ``predicate`` until it holds. A failure says how long the slowest check took, so
     that a stalled client is told apart from a server that never got there."""
@@ -86,7 +91,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
                 "name": EMBED,
                 "task": "embed",
                 "source": str(minilm_dir()),
-                # Batches wait to fill for a while: a short deadline passes in the queue.
+                # Batches wait to fill for a while behind a running one: a short deadline
+                # passes in the queue.
                 "batching": {"max_wait_ms": 200},
             },
         ],
@@ -125,10 +131,19 @@ def test_huge_n_is_refused_by_the_limit(server: ServerProcess) -> None:
 def test_deadline_refuses_work_that_would_start_late(server: ServerProcess) -> None:
     client = openai.OpenAI(base_url=f"{server.base_url}/v1", api_key="-", max_retries=0)
     tight = {"X-Request-Deadline-Ms": "1"}
+    # An idle model starts a request at once, so keep it busy: a request that comes while a
+    # batch runs waits in the queue (up to max_wait_ms for its batch to fill), past 1 ms.
+    busy_texts = [f"sentence number {i} keeps the model busy for a while" for i in range(400)]
+    busy = threading.Thread(
+        target=lambda: client.embeddings.create(model=EMBED, input=busy_texts), daemon=True
+    )
+    busy.start()
+    wait_for(lambda: encoder_busy(server), 10, "the model is busy")
     with pytest.raises(openai.APIStatusError) as err:
         client.embeddings.create(model=EMBED, input="late", extra_headers=tight)
     assert err.value.status_code == 504
     assert err.value.body["code"] == "deadline_exceeded"  # type: ignore[index]
+    busy.join(60)
     with pytest.raises(openai.APIStatusError) as err:
         client.chat.completions.create(
             model=MODEL, messages=PARIS, max_tokens=50, stream=True, extra_headers=tight
