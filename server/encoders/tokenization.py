@@ -15,7 +15,7 @@ import numpy as np
 from tokenizers import Encoding, Tokenizer
 
 from server.core.errors import ContextLengthExceeded, InvalidRequest
-from server.encoders.shared.spec import Features, ModelDescription, TextFeatures
+from server.encoders.shared.spec import Features, ModelDescription, Payload, TextFeatures
 
 # Above this many characters in one request, tokenize off the event loop (the Rust tokenizer
 # releases the GIL), so that one huge request does not stall every other client.
@@ -42,8 +42,6 @@ class TextEncoder:
         self.max_length = description.max_length
         self.vocab_size = description.vocab_size
         self.uses_token_type_ids = description.uses_token_type_ids
-        self.unk_id = description.unk_id
-        self.continuing_subword_prefix = description.continuing_subword_prefix
         base = Tokenizer.from_str(description.tokenizer_json)
         base.no_padding()
         self._exact = _copy(base)
@@ -74,10 +72,6 @@ class TextEncoder:
             self._pair_windows[key] = tokenizer
         encoding = tokenizer.encode(first, second)
         return [encoding, *encoding.overflowing]
-
-    def id_to_token(self, token_id: int) -> str:
-        """The vocabulary entry of ``token_id`` (what Transformers' convert_ids_to_tokens gives)."""
-        return self._exact.id_to_token(token_id) or ""
 
     def _encode_exact(self, texts: Sequence[str]) -> list[Encoding]:
         """Untruncated encodings: one text encoded directly, several as one batch."""
@@ -165,10 +159,13 @@ class TextEncoder:
         return [TextFeatures.of(text, limit=limit, cut=cut) for text in texts]
 
     def check_whole(
-        self, features: Sequence[TextFeatures], *, param: str, hint: str = '"truncate": true'
+        self, features: Sequence[Payload], *, param: str, hint: str = '"truncate": true'
     ) -> None:
-        """400 naming the token counts for the first text over the limit that must not be cut."""
+        """400 naming the token counts for the first text the workers tokenized that is over
+        the limit and must not be cut (inputs tokenized here were checked already)."""
         for i, feature in enumerate(features):
+            if not isinstance(feature, TextFeatures):
+                continue
             if not feature.cut and feature.whole > self.max_length:
                 raise self._too_long(param, i, feature.whole, len(features) > 1, hint=hint)
 

@@ -84,13 +84,6 @@ def _for_workers(
     return model.text.for_workers(texts, cut=side is Side.END)
 
 
-def _check_whole(model: EncoderModel, features: Sequence[Payload], param: str, hint: str) -> None:
-    """The 400 for a text the workers found too long (see ``TextEncoder.check_whole``)."""
-    texts = [f for f in features if isinstance(f, TextFeatures)]
-    if texts:
-        model.text.check_whole(texts, param=param, hint=hint)
-
-
 def _check_dimensions(model: EncoderModel, dimensions: int | None, param: str) -> None:
     size = model.description.output_dim
     if dimensions is not None and size is not None and dimensions > size:
@@ -118,7 +111,7 @@ async def embed(model: EncoderModel, request: EmbeddingRequest, order: QueueOrde
     _check_dimensions(model, request.dimensions, "dimensions")
     features = await _features(model, request)
     outputs = await model.run(features, order)
-    _check_whole(model, features, "input", _TRUNCATE_HINT)
+    model.text.check_whole(features, param="input", hint=_TRUNCATE_HINT)
     vectors = _vectors(outputs, request.dimensions, "dimensions")
     if request.encoding_format == "base64":
         data: list[Any] = base64_rows(vectors)
@@ -166,7 +159,7 @@ async def cohere_embed(
             hint=_COHERE_TRUNCATE_HINT,
         )
     outputs = await model.run(features, order)
-    _check_whole(model, features, "texts", _COHERE_TRUNCATE_HINT)
+    model.text.check_whole(features, param="texts", hint=_COHERE_TRUNCATE_HINT)
     vectors = _vectors(outputs, request.output_dimension, "output_dimension")
     kinds = list(dict.fromkeys(request.embedding_types or ["float"]))
     tokens = sum(len(f) for f in features)

@@ -35,13 +35,12 @@ class _Token:
     start: int
     end: int
     is_subword: bool
-    index: int  # its row in the window's scores
 
 
 def _tokens(token_info: np.ndarray, scores: np.ndarray) -> list[_Token]:
     """The pipeline's pre-entities: the real tokens, with their spans and subword flags."""
     return [
-        _Token(scores[idx], start, end, bool(flags & TOKEN_SUBWORD), idx)
+        _Token(scores[idx], start, end, bool(flags & TOKEN_SUBWORD))
         for idx, (start, end, flags) in enumerate(token_info.tolist())
         if not flags & TOKEN_SPECIAL
     ]
@@ -91,9 +90,14 @@ def _nanmean(values: list[float]) -> float:
     return float(np.nanmean(values))
 
 
+def _label(entity: str) -> str:
+    """The entity type of a tag: "PER" of "B-PER" (and of "I-PER", "PER")."""
+    return entity.split("-", 1)[-1]
+
+
 def _merge(spans: list[Span]) -> Span:
     return Span(
-        spans[0].entity.split("-", 1)[-1],
+        _label(spans[0].entity),
         _nanmean([span.score for span in spans]),
         spans[0].start,
         spans[-1].end,
@@ -103,19 +107,15 @@ def _merge(spans: list[Span]) -> Span:
 def _group(spans: list[Span]) -> list[Span]:
     """Adjacent spans of one type merge unless the next one begins a new entity (B-). Groups
     of an ignored label ("O") are left out here: no score is computed for what is dropped."""
-    groups: list[Span] = []
-    current: list[Span] = []
+    groups: list[list[Span]] = []
     for span in spans:
-        if current:
+        if groups:
             bi, tag = _tag(span.entity)
-            if tag != _tag(current[-1].entity)[1] or bi == "B":
-                if current[0].entity.split("-", 1)[-1] not in IGNORED:
-                    groups.append(_merge(current))
-                current = []
-        current.append(span)
-    if current and current[0].entity.split("-", 1)[-1] not in IGNORED:
-        groups.append(_merge(current))
-    return groups
+            if tag == _tag(groups[-1][-1].entity)[1] and bi != "B":
+                groups[-1].append(span)
+                continue
+        groups.append([span])
+    return [_merge(group) for group in groups if _label(group[0].entity) not in IGNORED]
 
 
 def _window_entities(
