@@ -18,7 +18,7 @@ from server.core.sources import resolve_source
 from server.encoders.batching import DynamicBatcher
 from server.encoders.cpu_budget import CpuBudget
 from server.encoders.instructions import select_prompt
-from server.encoders.pool.worker_pool import PIPELINE_DEPTH, WorkerPool
+from server.encoders.pool.worker_pool import WorkerPool
 from server.encoders.shared.backend_choice import ONNX, TORCH, resolve_backend
 from server.encoders.shared.endpoints import served_tasks
 from server.encoders.shared.spec import ModelDescription, Payload, WorkerSpec
@@ -142,7 +142,7 @@ class EncoderModel:
             self._pool.run,
             config.batching,
             concurrency=self._pool.size,
-            prefetch=PIPELINE_DEPTH - 1,
+            prefetch=self._pool.depth - 1,
             observer=_MetricsObserver(self._metrics, *labels),
             name=f"batcher-{self.name}",
             # A model on a GPU shares no cores with the others: it has a budget of its own.

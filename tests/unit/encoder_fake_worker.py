@@ -2,7 +2,8 @@
 
 Each output row holds its input's length, so tests can check order, then the threads it
 would have run on when the batch came marked ``alone`` (0 otherwise). ``spec.task`` picks the
-behaviour: "ok", "slow" (0.3 s per batch), "fail-load", "fail-batch" (inputs of length 13).
+behaviour: "ok", "slow" (0.3 s per batch), "timed" (a hundredth of a second per token of the
+batch's first input), "fail-load", "fail-batch" (inputs of length 13).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def fake_worker(sock: socket.socket, spec: WorkerSpec) -> None:
             os._exit(0)
         if spec.task == "slow":
             time.sleep(0.3)
+        if spec.task == "timed":
+            time.sleep(int(message.lengths[0]) / 100)
         if spec.task == "fail-batch" and 13 in message.lengths:
             ipc.send_blocking(sock, ipc.BatchFailed(message.batch_id, "bad input"))
             continue

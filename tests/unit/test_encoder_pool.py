@@ -64,6 +64,25 @@ async def test_a_batch_alone_runs_wide_on_worker_0_when_it_is_free() -> None:
         await pool.stop()
 
 
+async def test_with_several_workers_a_batch_waits_for_the_first_free_one() -> None:
+    # Nothing is queued behind a running batch: the third batch goes to whichever worker
+    # finishes first (here the one with the short batch), not ahead to a busy one.
+    assert WorkerPool(spec("ok"), 1).depth == 2  # a lone worker: the next batch waits in it
+    pool, _ = await started("timed", size=2)
+    try:
+        assert pool.depth == 1
+        long = asyncio.create_task(pool.run(inputs(80)))
+        short = asyncio.create_task(pool.run(inputs(10)))
+        await asyncio.sleep(0.02)
+        third = asyncio.create_task(pool.run(inputs(10)))
+        done, _ = await asyncio.wait({long, third}, return_when=asyncio.FIRST_COMPLETED)
+        assert done == {third}
+        assert short.done()
+        await long
+    finally:
+        await pool.stop()
+
+
 async def test_killed_worker_fails_its_batch_and_the_next_one_runs_on_the_replacement() -> None:
     pool, events = await started("slow")
     try:
