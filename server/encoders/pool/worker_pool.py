@@ -50,8 +50,8 @@ def pipeline_depth(workers: int) -> int:
     sent ahead waits behind a running one. Measured at 64 clients on 2 cores with 2 workers,
     depth 2 left one worker idle for stretches (classification and NER 274-295 inputs/s,
     the workers' CPU split 3.4 / 2.6 ms per input, the cores idle 0.35-0.7 ms per input);
-    depth 1 kept them even (293-310 inputs/s, 3.0 / 3.0 ms, idle 0.05-0.13 ms). The round
-    trip it adds between two batches is under 1% of a batch's time."""
+    depth 1 kept them even (293-310 inputs/s, 3.0 / 3.0 ms, idle 0.05-0.13 ms: the round
+    trip between two batches costs the cores 1-2% of their time)."""
     return LONE_WORKER_DEPTH if workers == 1 else 1
 
 
