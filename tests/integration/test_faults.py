@@ -36,14 +36,10 @@ GENERATE = {
 }
 
 
-def unfinished(server: ServerProcess) -> float:
-    running = server.metric("inference_running_requests", model=MODEL)
-    return running + server.metric("inference_waiting_requests", model=MODEL)
-
-
-def encoder_busy(server: ServerProcess) -> bool:
-    running = server.metric("inference_running_requests", model=EMBED)
-    return running + server.metric("inference_waiting_requests", model=EMBED) > 0
+def unfinished(server: ServerProcess, model: str = MODEL) -> float:
+    """Requests of ``model`` running or waiting (the chat model unless named)."""
+    running = server.metric("inference_running_requests", model=model)
+    return running + server.metric("inference_waiting_requests", model=model)
 
 
 def wait_for(predicate: Any, timeout: float, what: str) -> None:
@@ -138,7 +134,7 @@ def test_deadline_refuses_work_that_would_start_late(server: ServerProcess) -> N
         target=lambda: client.embeddings.create(model=EMBED, input=busy_texts), daemon=True
     )
     busy.start()
-    wait_for(lambda: encoder_busy(server), 10, "the model is busy")
+    wait_for(lambda: unfinished(server, EMBED) > 0, 10, "the model is busy")
     with pytest.raises(openai.APIStatusError) as err:
         client.embeddings.create(model=EMBED, input="late", extra_headers=tight)
     assert err.value.status_code == 504
