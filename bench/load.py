@@ -1,5 +1,6 @@
-"""A light closed-loop load generator on aiohttp: N clients, each sending its next request as
-soon as the previous answer arrived. Bodies are serialised once, before the clock starts."""
+"""A light closed-loop load generator: N clients on keep-alive connections, each sending its
+next request as soon as the previous answer arrived. Requests are serialised once, before the
+clock starts (see :mod:`bench.http_client`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+import httptools
+import uvloop
 
+from bench.http_client import Connection, encode_request
 from bench.stats import percentile
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -75,32 +78,42 @@ class LoadResult:
         }
 
 
-async def _send(
-    session: aiohttp.ClientSession,
-    url: str,
-    body: bytes,
-    count: UnitCounter,
-    result: LoadResult,
-    headers: dict[str, str] = JSON_HEADERS,
-) -> None:
-    started = time.perf_counter()
-    result.sent += 1
-    try:
-        async with session.post(url, data=body, headers=headers) as response:
-            data = await response.read()
-            status = response.status
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        result.statuses[f"connection:{type(exc).__name__}"] += 1
-        if len(result.error_samples) < 20:
-            result.error_samples.append(repr(exc)[:300])
-        return
-    result.statuses[str(status)] += 1
-    if status == 200:
-        result.ok += 1
-        result.units += count(data)
-        result.latencies_s.append(time.perf_counter() - started)
-    elif len(result.error_samples) < 20:
-        result.error_samples.append(f"{status}: {data[:300]!r}")
+class _Client:
+    """One closed-loop client: its connection, opened again after the server closed it."""
+
+    def __init__(self, base_url: str, result: LoadResult, count: UnitCounter) -> None:
+        self.base_url = base_url
+        self.result = result
+        self.count = count
+        self.conn: Connection | None = None
+
+    async def send(self, request: bytes, timeout_s: float) -> None:
+        result = self.result
+        started = time.perf_counter()
+        result.sent += 1
+        try:
+            async with asyncio.timeout(timeout_s):
+                if self.conn is None or self.conn.closed:
+                    self.conn = await Connection.open(self.base_url)
+                status, data = await self.conn.send(request)
+        except (OSError, TimeoutError, httptools.HttpParserError) as exc:
+            if self.conn is not None:
+                self.conn.close()
+            result.statuses[f"connection:{type(exc).__name__}"] += 1
+            if len(result.error_samples) < 20:
+                result.error_samples.append(repr(exc)[:300])
+            return
+        result.statuses[str(status)] += 1
+        if status == 200:
+            result.ok += 1
+            result.units += self.count(data)
+            result.latencies_s.append(time.perf_counter() - started)
+        elif len(result.error_samples) < 20:
+            result.error_samples.append(f"{status}: {data[:300]!r}")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
 
 async def closed_loop(
@@ -115,39 +128,41 @@ async def closed_loop(
 ) -> LoadResult:
     """Send every call once (or cycle through them for ``duration_s``) from N clients (with
     ``api_key`` as ``Authorization: Bearer`` if given)."""
-    headers = dict(JSON_HEADERS)
-    if api_key is not None:
-        headers["Authorization"] = f"Bearer {api_key}"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key is not None else {}
     if not calls or concurrency < 1:
         raise ValueError("need at least one call and one client")
-    encoded = [(base_url + c.path, json.dumps(c.body).encode()) for c in calls]
+    encoded = [
+        encode_request(base_url, c.path, json.dumps(c.body).encode(), headers) for c in calls
+    ]
     result = LoadResult(concurrency)
     next_index = 0
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=timeout_s)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        deadline = wall0 + duration_s if duration_s is not None else None
+    clients = [_Client(base_url, result, count) for _ in range(concurrency)]
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    deadline = wall0 + duration_s if duration_s is not None else None
 
-        async def client() -> None:
-            nonlocal next_index
-            while True:
-                if deadline is None and next_index >= len(encoded):
-                    return
-                if deadline is not None and time.perf_counter() >= deadline:
-                    return
-                url, body = encoded[next_index % len(encoded)]
-                next_index += 1
-                await _send(session, url, body, count, result, headers)
+    async def run(client: _Client) -> None:
+        nonlocal next_index
+        while True:
+            if deadline is None and next_index >= len(encoded):
+                return
+            if deadline is not None and time.perf_counter() >= deadline:
+                return
+            request = encoded[next_index % len(encoded)]
+            next_index += 1
+            await client.send(request, timeout_s)
 
-        await asyncio.gather(*(client() for _ in range(concurrency)))
-        result.elapsed_s = time.perf_counter() - wall0
-        result.client_cpu_s = time.process_time() - cpu0
+    try:
+        await asyncio.gather(*(run(client) for client in clients))
+    finally:
+        for client in clients:
+            client.close()
+    result.elapsed_s = time.perf_counter() - wall0
+    result.client_cpu_s = time.process_time() - cpu0
     return result
 
 
 def run_closed_loop(
     base_url: str, calls: Sequence[Call], concurrency: int, **kwargs: Any
 ) -> LoadResult:
-    """:func:`closed_loop` from synchronous code."""
-    return asyncio.run(closed_loop(base_url, calls, concurrency, **kwargs))
+    """:func:`closed_loop` from synchronous code, on uvloop."""
+    return uvloop.run(closed_loop(base_url, calls, concurrency, **kwargs))

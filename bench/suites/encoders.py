@@ -137,7 +137,9 @@ def _warm_up(server: RunningServer, calls: list[Call], levels: list[int]) -> Non
 
 
 def _pass(ctx: Context, server: RunningServer, task: str, calls: list[Call], c: int) -> Summary:
-    """One pass over every text from ``c`` clients; with the API process's CPU per input."""
+    """One pass over every text from ``c`` clients, the held servers quiet when it starts;
+    with the API process's CPU per input."""
+    settled_s = ctx.pool.settle()
     api_cpu = process_cpu_seconds(server.pid)
     with ctx.pool.sampling(server):
         measured: LoadResult = run_closed_loop(server.base_url, calls, c)
@@ -145,6 +147,7 @@ def _pass(ctx: Context, server: RunningServer, task: str, calls: list[Call], c: 
     summary = measured.summary()
     units = measured.units
     summary["api_cpu_ms_per_input"] = round(api_cpu * 1000 / units, 3) if units else None
+    summary["settled_s"] = settled_s
     log(
         f"encoders: {server.spec.name} {task} c={c}: {summary['throughput']} inputs/s, "
         f"API process {summary['api_cpu_ms_per_input']} ms CPU per input, "
@@ -255,13 +258,15 @@ def run(ctx: Context) -> SuiteResult:
             "concurrency": levels,
             "ceiling_batch_sizes": list(sizes.ceiling_batch_sizes),
             "ceiling_threads": sizes.ceiling_threads,
-            "client": "aiohttp closed loop",
+            "client": "closed loop, keep-alive connections, httptools parser, uvloop",
             "ours_config": ctx.ours("encoders").name,
             "rounds": sizes.rounds,
             "design": "our encoder server and vLLM's pooling server up at once, idle but for"
-            " the one measured. Per round: the in-process ceilings (servers idle, their CPU"
-            " recorded), then per task our server, and for embeddings vLLM's pooling server"
-            " back to back with it at each level (who goes first alternates). Round 1 runs"
+            " the one measured; every pass and the ceilings start once both are quiet (under"
+            " a tenth of a core for half a second). Per round: the in-process ceilings"
+            " (servers idle, their CPU recorded), then per task our server, and for"
+            " embeddings vLLM's pooling server back to back with it at each level (who goes"
+            " first alternates). Round 1 runs"
             f" every batch size and level, later rounds the best batch size and {target}"
             " clients. Each ratio is the median over the rounds of its pairs",
         },

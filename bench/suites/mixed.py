@@ -70,7 +70,7 @@ def run(ctx: Context) -> SuiteResult:
             "generation_clients": sizes.mixed_gen_concurrency,
             "generation_output_tokens": sizes.gen_output_len,
             "embedding_clients": sizes.mixed_embed_concurrency,
-            "client": "aiohttp closed loop: non-streamed chat (ignore_eos), 1-input embeddings",
+            "client": "bench.load: non-streamed chat (ignore_eos), 1-input embeddings",
             "server": ctx.ours("default").name,
         },
     )

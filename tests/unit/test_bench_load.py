@@ -29,6 +29,11 @@ class App:
         self.active -= 1
         if body["input"] == "fail":
             return web.json_response({"error": "no"}, status=503)
+        if body["input"] == "slow":
+            await asyncio.sleep(2)
+        if body["input"].startswith("close"):
+            # The server ends the keep-alive connection after this answer.
+            return web.json_response({"n": len(body["input"])}, headers={"Connection": "close"})
         return web.json_response({"n": len(body["input"])})
 
 
@@ -77,3 +82,20 @@ async def test_duration_mode_cycles_until_the_deadline(served: tuple[str, App]) 
     result = await closed_loop(url, [Call("/echo", {"input": "x"})], 2, duration_s=0.3)
     assert result.sent == len(app.seen) > 2
     assert result.elapsed_s >= 0.3
+
+
+async def test_a_connection_the_server_closed_is_opened_again(served: tuple[str, App]) -> None:
+    url, app = served
+    calls = [Call("/echo", {"input": f"close {i}"}) for i in range(12)]
+    result = await closed_loop(url, calls, 3)
+    assert (result.ok, result.errors) == (12, 0)
+    assert len(app.seen) == 12
+
+
+async def test_an_answer_later_than_the_timeout_counts_as_an_error(
+    served: tuple[str, App],
+) -> None:
+    url, _ = served
+    calls = [Call("/echo", {"input": "slow"}), Call("/echo", {"input": "ok"})]
+    result = await closed_loop(url, calls, 1, timeout_s=0.5)
+    assert dict(result.statuses) == {"connection:TimeoutError": 1, "200": 1}
