@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiohttp import web
 
-from bench.load import Call, closed_loop
+from bench.load import Call, closed_loop, run_closed_loop
 
 
 class App:
@@ -99,3 +101,33 @@ async def test_an_answer_later_than_the_timeout_counts_as_an_error(
     calls = [Call("/echo", {"input": "slow"}), Call("/echo", {"input": "ok"})]
     result = await closed_loop(url, calls, 1, timeout_s=0.5)
     assert dict(result.statuses) == {"connection:TimeoutError": 1, "200": 1}
+
+
+class _Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the servers under test
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        answer = json.dumps({"n": len(json.loads(body)["input"])}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_the_synchronous_runner_on_uvloop() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        calls = [Call("/echo", {"input": "x" * i}) for i in range(1, 21)]
+        result = run_closed_loop(url, calls, 4, count=lambda body: json.loads(body)["n"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (result.ok, result.errors, result.units) == (20, 0, sum(range(1, 21)))
