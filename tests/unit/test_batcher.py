@@ -132,6 +132,28 @@ async def test_single_input_round_trip() -> None:
     await batcher.close()
 
 
+async def test_the_next_batch_goes_to_the_runner_before_the_last_ones_results() -> None:
+    """A freed runner gets its next batch before the finished batch's requests resume (each
+    writes its answer in the loop step it resumes in, while the runner would wait)."""
+    events: list[str] = []
+
+    class Logged(FakeRunner):
+        async def __call__(self, payloads: list[int], alone: bool) -> Sequence[int]:
+            events.append(f"run {payloads}")
+            return await super().__call__(payloads, alone)
+
+    runner = Logged()
+    batcher = make(runner, size=1, wait_ms=0)
+
+    async def request(value: int) -> None:
+        await batcher.submit([value], [1])
+        events.append(f"answer {value}")
+
+    await asyncio.gather(request(1), request(2), request(3))
+    assert events[:4] == ["run [1]", "run [2]", "answer 1", "run [3]"]
+    await batcher.close()
+
+
 async def test_concurrent_requests_share_a_batch() -> None:
     runner = FakeRunner()
     observer = Recorder()

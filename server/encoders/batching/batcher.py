@@ -337,10 +337,19 @@ class DynamicBatcher(Generic[P, R]):
         return batch
 
     async def _execute(self, batch: list[Item], alone: bool) -> None:
+        released = False
         try:
             results = await self._runner([item.payload for item in batch], alone)
             if len(results) != len(batch):
                 raise RuntimeError(f"runner returned {len(results)} results for {len(batch)}")
+            # The runner is free: its next batch goes out before these results do. Each
+            # result resumes a request that writes its answer in one step of the loop, and
+            # the scheduler woken after them all would leave the runner idle meanwhile
+            # (about 3 ms for 20 answers). One yield lets the woken scheduler take the next
+            # batch, whose task the loop then starts ahead of the requests resumed below.
+            self._release()
+            released = True
+            await asyncio.sleep(0)
         except asyncio.CancelledError:
             for item in batch:
                 self._fail(item, Unavailable("the model is shutting down"))
@@ -353,9 +362,14 @@ class DynamicBatcher(Generic[P, R]):
                 if not item.future.done():
                     item.future.set_result(result)
         finally:
-            self._in_flight -= 1
-            self._budget.end_batch()
-            self._wake.set()
+            if not released:
+                self._release()
+
+    def _release(self) -> None:
+        """A batch left its runner: the scheduler may send the next one."""
+        self._in_flight -= 1
+        self._budget.end_batch()
+        self._wake.set()
 
     @staticmethod
     def _fail(item: Item, exc: BaseException) -> None:
