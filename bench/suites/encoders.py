@@ -266,7 +266,8 @@ def run(ctx: Context) -> SuiteResult:
             "design": "our encoder server and vLLM's pooling server up at once, idle but for"
             " the one measured; every pass and the ceilings start once both are quiet (under"
             " a tenth of a core for half a second). Per round: the in-process ceilings"
-            " (servers idle, their CPU recorded), then per task our server, and for"
+            " (servers idle, their CPU recorded), then per task (the first task turns"
+            " from round to round) our server, and for"
             " embeddings vLLM's pooling server back to back with it at each level (who goes"
             " first alternates). Round 1 runs"
             f" every batch size and level, later rounds the best batch size and {target}"
@@ -283,7 +284,7 @@ def run(ctx: Context) -> SuiteResult:
         log(f"encoders round {round_ + 1}/{sizes.rounds}: in-process ceilings")
         ceiling_rounds.append(_ceilings(ctx, servers, models, batch_sizes))
         batch_sizes = {t: _best_sizes(ceiling_rounds[0], t) for t in TASKS}
-        for task in TASKS:
+        for task in _task_order(round_):
             measured = _measure(
                 ctx, servers, task, calls[task], levels if round_ == 0 else [target], round_
             )
@@ -321,6 +322,13 @@ def run(ctx: Context) -> SuiteResult:
     )
     present(result, medians, ceilings, pooling_medians, levels)
     return result
+
+
+def _task_order(round_: int) -> tuple[str, ...]:
+    """The tasks in the order round ``round_`` measures them: the first one turns from round
+    to round, so that no task always runs first after the ceilings."""
+    turn = round_ % len(TASKS)
+    return TASKS[turn:] + TASKS[:turn]
 
 
 def _best_sizes(first_round: dict[str, Any], task: str) -> tuple[int, ...]:
