@@ -347,9 +347,11 @@ class DynamicBatcher(Generic[P, R]):
             # the scheduler woken after them all would leave the runner idle meanwhile
             # (about 3 ms for 20 answers). One yield lets the woken scheduler take the next
             # batch, whose task the loop then starts ahead of the requests resumed below.
+            # With nothing queued there is no next batch, and no reason to yield.
             self._release()
             released = True
-            await asyncio.sleep(0)
+            if self._pending:
+                await asyncio.sleep(0)
         except asyncio.CancelledError:
             for item in batch:
                 self._fail(item, Unavailable("the model is shutting down"))
