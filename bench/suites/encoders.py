@@ -267,11 +267,10 @@ def run(ctx: Context) -> SuiteResult:
             " the one measured; every pass and the ceilings start once both are quiet (under"
             " a tenth of a core for half a second). Per round: the in-process ceilings"
             " (servers idle, their CPU recorded), then per task (the first task turns"
-            " from round to round) our server, and for"
-            " embeddings vLLM's pooling server back to back with it at each level (who goes"
-            " first alternates). Round 1 runs"
-            f" every batch size and level, later rounds the best batch size and {target}"
-            " clients. Each ratio is the median over the rounds of its pairs",
+            " from round to round) our server, and for embeddings vLLM's pooling server back"
+            " to back with it at each level (who goes first alternates). Round 1 runs every"
+            f" batch size and level, later rounds the best batch size and {target} clients."
+            " Each ratio is the median over the rounds of its pairs",
         },
     )
     servers = _start_servers(ctx, result)
