@@ -117,29 +117,31 @@ def present(
             )
         )
     batch_sizes = list(ceilings["torch"]["embed"]["inputs_per_s_by_batch"])
-    split_names = list(ceilings["torch"]["embed"]["inputs_per_s_by_split"])
+    layouts = list(ceilings["torch"]["embed"]["inputs_per_s_by_layout"])
     result.tables.append(
         Table(
             "In-process, inputs sorted by length, tokenization included (inputs/s by batch size"
-            " in one process of all cores' threads, then at the best size by processes x"
-            " threads; first round)",
+            " of each layout, processes x threads; first round)",
             (
                 "task",
                 "backend",
+                "layout",
                 *(f"batch {b}" for b in batch_sizes),
-                *(f"split {k}" for k in split_names),
                 "best (median of rounds)",
             ),
             [
                 (
                     t,
                     b,
-                    *(ceilings[b][t]["inputs_per_s_by_batch"].get(k) for k in batch_sizes),
-                    *(ceilings[b][t]["inputs_per_s_by_split"].get(k) for k in split_names),
-                    ceilings[b][t]["best_inputs_per_s"],
+                    layout,
+                    *(ceilings[b][t]["inputs_per_s_by_layout"][layout].get(k) for k in batch_sizes),
+                    ceilings[b][t]["best_inputs_per_s"]
+                    if layout == ceilings[b][t]["best_split"]
+                    else "",
                 )
                 for t in TASKS
                 for b in BACKENDS
+                for layout in layouts
             ],
         )
     )
