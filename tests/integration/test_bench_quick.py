@@ -87,6 +87,13 @@ def test_encoders_measured_every_task_and_its_ceiling(results: dict[str, dict[st
             assert len(by_split) == 1 + len(splits(ceiling["threads"]))
             assert all(v > 0 for v in by_split.values())
             assert ceiling["best_inputs_per_s"] == max(by_split.values())
+            # Every layout ran at every batch size, and the ceiling is the best of them all.
+            by_layout = ceiling["inputs_per_s_by_layout"]
+            assert set(by_layout) == set(by_split)
+            sizes = set(ceiling["inputs_per_s_by_batch"])
+            assert all(set(rates) == sizes for rates in by_layout.values())
+            every = [v for rates in by_layout.values() for v in rates.values()]
+            assert ceiling["best_inputs_per_s"] == max(every)
         for run in data["results"]["ours"][task].values():
             assert run["ok"] == requests and run["errors"] == 0
             assert run["throughput"] > 0
